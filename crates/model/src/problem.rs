@@ -69,7 +69,8 @@ fn one() -> u32 {
 impl Stream {
     /// The latest talker offset allowed within a period.
     pub fn latest_offset(&self) -> u64 {
-        self.latest_offset_ns.unwrap_or(self.period_ns.saturating_sub(1)).min(self.period_ns - 1)
+        let last = self.period_ns.saturating_sub(1);
+        self.latest_offset_ns.unwrap_or(last).min(last)
     }
 }
 
