@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tsn_model::{NodeKind, Schedule, StreamSchedule};
+use tsn_model::{LinkId, NodeKind, Schedule, StreamSchedule, Transmission};
 
 use crate::{Net, Violation};
 
@@ -46,7 +46,7 @@ pub(crate) fn check<'a>(net: &Net<'_>, schedule: &'a Schedule, out: &mut Vec<Vio
             continue;
         }
         if let Some(a) = problem.admitted.iter().find(|a| a.stream == ss.stream) {
-            if a != ss {
+            if !keeps_admitted(a, ss, problem.streams[index].period_ns) {
                 out.push(Violation::AdmittedChanged { stream: ss.stream.clone() });
             }
         }
@@ -64,6 +64,32 @@ pub(crate) fn check<'a>(net: &Net<'_>, schedule: &'a Schedule, out: &mut Vec<Vio
         }
     }
     result
+}
+
+/// Whether `now` keeps the admitted schedule `before` of a stream with period `period_ns`:
+/// same route and reported figures, and every transmission equal to the admitted one of
+/// the same link and frame at instance `k mod n` shifted by `(k div n)·n·period` (the `n`
+/// admitted instances repeat when the hyperperiod grows). Missing or extra instances are
+/// the completeness check's business.
+fn keeps_admitted(before: &StreamSchedule, now: &StreamSchedule, period_ns: u64) -> bool {
+    if before.route != now.route
+        || before.talker_offset_ns != now.talker_offset_ns
+        || before.worst_latency_ns != now.worst_latency_ns
+    {
+        return false;
+    }
+    let n = before.transmissions.iter().map(|t| u64::from(t.instance) + 1).max().unwrap_or(1);
+    let admitted: HashMap<(&LinkId, u64, u32), &Transmission> =
+        before.transmissions.iter().map(|t| ((&t.link, u64::from(t.instance), t.frame), t)).collect();
+    now.transmissions.iter().all(|t| {
+        let k = u64::from(t.instance);
+        let shift = u128::from(k / n) * u128::from(n) * u128::from(period_ns);
+        admitted.get(&(&t.link, k % n, t.frame)).is_some_and(|a| {
+            u128::from(a.start_ns) + shift == u128::from(t.start_ns)
+                && u128::from(a.end_ns) + shift == u128::from(t.end_ns)
+                && a.queue == t.queue
+        })
+    })
 }
 
 /// Checks the route of one stream; returns it indexed when it is a valid tree.

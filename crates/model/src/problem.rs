@@ -151,7 +151,9 @@ pub struct Problem {
     #[serde(default)]
     pub config: SchedulingConfig,
     /// Schedules of already admitted streams: they keep their routes, offsets and queues
-    /// (incremental admission). Each must name a stream of `streams`.
+    /// (incremental admission). Each must name a stream of `streams`. When the hyperperiod
+    /// changes, an admitted schedule's listed instances repeat as
+    /// [`StreamSchedule::repeat_to`] describes.
     #[serde(default)]
     pub admitted: Vec<StreamSchedule>,
 }

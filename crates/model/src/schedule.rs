@@ -39,6 +39,36 @@ pub struct StreamSchedule {
     pub worst_latency_ns: u64,
 }
 
+impl StreamSchedule {
+    /// Instances (per frame) this schedule lists: one more than the largest instance index.
+    pub fn listed_instances(&self) -> u32 {
+        self.transmissions.iter().map(|t| t.instance + 1).max().unwrap_or(0)
+    }
+
+    /// This schedule over a hyperperiod of `hyperperiod_ns`, for a stream of `period_ns`.
+    ///
+    /// The `n` listed instances repeat every `n · period_ns`: instance `k` of the result is
+    /// listed instance `k mod n` shifted by `(k div n) · n · period_ns`. This is how an
+    /// admitted stream keeps its schedule when the hyperperiod of the network changes.
+    pub fn repeat_to(&self, period_ns: u64, hyperperiod_ns: u64) -> StreamSchedule {
+        let n = u64::from(self.listed_instances().max(1));
+        let wanted = hyperperiod_ns / period_ns.max(1);
+        let mut transmissions = Vec::with_capacity(self.transmissions.len());
+        for k in 0..wanted {
+            let shift = (k / n) * n * period_ns;
+            transmissions.extend(self.transmissions.iter().filter(|t| u64::from(t.instance) == k % n).map(|t| {
+                Transmission {
+                    instance: k as u32,
+                    start_ns: t.start_ns + shift,
+                    end_ns: t.end_ns + shift,
+                    ..t.clone()
+                }
+            }));
+        }
+        StreamSchedule { transmissions, ..self.clone() }
+    }
+}
+
 /// One entry of a gate control list: the gates open for `interval_ns`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateControlEntry {
@@ -84,5 +114,32 @@ impl Schedule {
     /// The schedule of stream `id`.
     pub fn stream(&self, id: &StreamId) -> Option<&StreamSchedule> {
         self.streams.iter().find(|s| &s.stream == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LinkId, Route};
+
+    fn tx(instance: u32, start_ns: u64) -> Transmission {
+        Transmission { link: LinkId::new("a", "b"), instance, frame: 0, start_ns, end_ns: start_ns + 10, queue: 0 }
+    }
+
+    #[test]
+    fn repeat_to_extends_and_truncates_periodically() {
+        let s = StreamSchedule {
+            stream: "s".into(),
+            route: Route { stream: "s".into(), paths: vec![vec![LinkId::new("a", "b")]] },
+            transmissions: vec![tx(0, 5), tx(1, 107)],
+            talker_offset_ns: 5,
+            worst_latency_ns: 10,
+        };
+        let longer = s.repeat_to(100, 400);
+        let starts: Vec<_> = longer.transmissions.iter().map(|t| (t.instance, t.start_ns)).collect();
+        assert_eq!(starts, vec![(0, 5), (1, 107), (2, 205), (3, 307)]);
+        let shorter = s.repeat_to(100, 100);
+        assert_eq!(shorter.transmissions, vec![tx(0, 5)]);
+        assert_eq!(s.repeat_to(100, 200), s);
     }
 }

@@ -55,6 +55,9 @@ pub struct StreamInfo {
     pub frames: u32,
     /// Latency bound.
     pub max_latency_ns: u64,
+    /// Bound on the latency variation between the frames of a period, per listener
+    /// (instances of one frame all have the same latency: the schedule is periodic).
+    pub max_jitter_ns: Option<u64>,
     /// Talker offset window (inclusive).
     pub earliest_offset_ns: u64,
     /// Talker offset window (inclusive).
@@ -164,6 +167,8 @@ pub struct Instance<'p> {
     pub streams: Vec<StreamInfo>,
     /// Per link, the frames of admitted streams (fixed; with period = hyperperiod).
     pub fixed: Vec<Vec<Reservation>>,
+    /// The admitted streams' schedules repeated over this hyperperiod.
+    pub admitted: Vec<StreamSchedule>,
 }
 
 impl<'p> Instance<'p> {
@@ -247,6 +252,7 @@ impl<'p> Instance<'p> {
                 period_ns: s.period_ns,
                 frames: s.frames_per_period,
                 max_latency_ns: s.max_latency_ns,
+                max_jitter_ns: s.max_jitter_ns,
                 earliest_offset_ns: s.earliest_offset_ns,
                 latest_offset_ns: s.latest_offset(),
                 hops,
@@ -258,7 +264,12 @@ impl<'p> Instance<'p> {
         let mut fixed = vec![Vec::new(); links.len()];
         let stream_index: HashMap<&StreamId, usize> =
             problem.streams.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
-        for a in &problem.admitted {
+        let admitted: Vec<StreamSchedule> = problem
+            .admitted
+            .iter()
+            .map(|a| a.repeat_to(problem.streams[stream_index[&a.stream]].period_ns, hyperperiod_ns))
+            .collect();
+        for a in &admitted {
             let owner = stream_index[&a.stream];
             // Arrival of each (instance, frame) at each port: end on the previous hop of the
             // same instance + gap; the talker's first hop arrives when it starts.
@@ -294,7 +305,7 @@ impl<'p> Instance<'p> {
                 });
             }
         }
-        Ok(Instance { problem, hyperperiod_ns, links, streams, fixed })
+        Ok(Instance { problem, hyperperiod_ns, links, streams, fixed, admitted })
     }
 
     /// The reservations a placed stream makes, for later placements to avoid.
@@ -342,11 +353,11 @@ impl<'p> Instance<'p> {
             .unwrap_or(0)
     }
 
-    /// The explicit schedule: admitted streams as they were, new streams expanded over the
+    /// The explicit schedule: admitted streams as they were (repeated over the hyperperiod), new streams expanded over the
     /// hyperperiod from their placements (`placements[i]` belongs to `streams[i]`). GCLs
     /// are left empty (see [`crate::gcl`]).
     pub fn expand(&self, placements: &[StreamPlacement]) -> Schedule {
-        let mut streams: Vec<StreamSchedule> = self.problem.admitted.clone();
+        let mut streams: Vec<StreamSchedule> = self.admitted.clone();
         for (i, (s, p)) in self.streams.iter().zip(placements).enumerate() {
             let instances = self.hyperperiod_ns / s.period_ns;
             let mut transmissions = Vec::new();
@@ -391,7 +402,9 @@ mod tests {
         let occ = |p: &Periodic| -> Vec<(i128, i128)> {
             (-2..=(h / p.period) as i128 + 2)
                 .map(|k| {
-                    let s = p.start as i128 + k * p.period as i128;
+                    // The pattern depends on start mod period only; normalise so
+                    // that both patterns are enumerated over the same time range.
+                    let s = (p.start % p.period) as i128 + k * p.period as i128;
                     (s, s + p.len as i128)
                 })
                 .collect()

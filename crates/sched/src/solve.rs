@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
-use tsn_model::{Infeasibility, InfeasibilityReason, ModelError, Problem, Schedule, SolveStatus};
+use tsn_model::{Infeasibility, ModelError, Problem, Schedule, SolveStatus};
 
 use crate::certificate;
 use crate::gcl;
@@ -239,7 +239,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
                     name,
                     out.detail.clone(),
                     Some(Infeasibility {
-                        reasons: vec![InfeasibilityReason::Solver {
+                        reasons: vec![tsn_model::InfeasibilityReason::Solver {
                             detail: format!("no schedule exists on the chosen routes: {}", out.detail),
                         }],
                     }),
