@@ -106,11 +106,9 @@ impl Periodic {
         if d < self.len {
             // `other` starts inside `self`: move past its end.
             d + other.len
-        } else if d > g - other.len {
-            // `self` starts inside `other`: move to its end.
-            d - (g - other.len)
         } else {
-            0
+            // `self` starts inside `other` (d > g − len_other): move to its end; else 0.
+            d.saturating_sub(g - other.len)
         }
     }
 }
