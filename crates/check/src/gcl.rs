@@ -149,8 +149,7 @@ fn check_port(net: &Net<'_>, l: usize, g: &GateControlList, ids: &[usize], txs: 
         t += u128::from(e.interval_ns);
     }
     starts.push(t);
-    let scheduled_entries: Vec<usize> =
-        (0..n).filter(|&j| g.entries[j].gate_states & scheduled != 0).collect();
+    let scheduled_entries: Vec<usize> = (0..n).filter(|&j| g.entries[j].gate_states & scheduled != 0).collect();
     for (i, e) in g.entries.iter().enumerate() {
         let be_open = e.gate_states & best_effort != 0;
         if !be_open {
@@ -171,7 +170,12 @@ fn check_port(net: &Net<'_>, l: usize, g: &GateControlList, ids: &[usize], txs: 
             (None, None) => continue,
         };
         if gap < guard {
-            out.push(Violation::GclGuardBand { port: port.clone(), entry: i, gap_ns: clamp(gap), guard_ns: clamp(guard) });
+            out.push(Violation::GclGuardBand {
+                port: port.clone(),
+                entry: i,
+                gap_ns: clamp(gap),
+                guard_ns: clamp(guard),
+            });
         }
     }
 

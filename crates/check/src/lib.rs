@@ -83,10 +83,7 @@ pub fn verify(problem: &Problem, schedule: &Schedule) -> Report {
         return Report { violations: out };
     };
     if u128::from(schedule.hyperperiod_ns) != h {
-        out.push(Violation::HyperperiodMismatch {
-            expected_ns: clamp(h),
-            found_ns: schedule.hyperperiod_ns,
-        });
+        out.push(Violation::HyperperiodMismatch { expected_ns: clamp(h), found_ns: schedule.hyperperiod_ns });
     }
     let net = Net::new(problem, h);
     let streams = route::check(&net, schedule, &mut out);

@@ -131,11 +131,8 @@ pub(crate) fn check(net: &Net<'_>, txs: &[Tx], out: &mut Vec<Violation>) {
     for (i, t) in txs.iter().enumerate() {
         by_link[t.link].push(i);
     }
-    let wire = |i: usize| Occupancy {
-        frame: txs[i].frame_ref(net),
-        from_ns: clamp(txs[i].start),
-        to_ns: clamp(txs[i].end()),
-    };
+    let wire =
+        |i: usize| Occupancy { frame: txs[i].frame_ref(net), from_ns: clamp(txs[i].start), to_ns: clamp(txs[i].end()) };
     let queued = |i: usize| Occupancy {
         frame: txs[i].frame_ref(net),
         from_ns: clamp(txs[i].arrival),
@@ -179,7 +176,12 @@ pub(crate) fn check(net: &Net<'_>, txs: &[Tx], out: &mut Vec<Violation>) {
                 continue;
             }
             for (a, b) in overlapping_pairs_between_groups(spans.clone()) {
-                out.push(Violation::QueueIsolation { link: port.clone(), queue: q, first: queued(a), second: queued(b) });
+                out.push(Violation::QueueIsolation {
+                    link: port.clone(),
+                    queue: q,
+                    first: queued(a),
+                    second: queued(b),
+                });
             }
             for (a, b) in overtaken_pairs(spans) {
                 out.push(Violation::QueueFifo { link: port.clone(), queue: q, earlier: queued(a), later: queued(b) });

@@ -20,11 +20,7 @@ pub struct FrameRef {
 
 impl fmt::Display for FrameRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "stream {} instance {} frame {} on {}",
-            self.stream, self.instance, self.frame, self.link
-        )
+        write!(f, "stream {} instance {} frame {} on {}", self.stream, self.instance, self.frame, self.link)
     }
 }
 

@@ -131,7 +131,12 @@ fn invalid_problem() {
 
 #[test]
 fn stream_missing() {
-    assert_only(&mutated(line, |fx| { fx.schedule.streams.remove(1); }), K::StreamMissing);
+    assert_only(
+        &mutated(line, |fx| {
+            fx.schedule.streams.remove(1);
+        }),
+        K::StreamMissing,
+    );
 }
 
 #[test]
@@ -153,7 +158,12 @@ fn stream_duplicate() {
 
 #[test]
 fn route_with_a_path_missing() {
-    assert_only(&mutated(line, |fx| { fx.stream_mut("s1").route.paths.pop(); }), K::RouteShape);
+    assert_only(
+        &mutated(line, |fx| {
+            fx.stream_mut("s1").route.paths.pop();
+        }),
+        K::RouteShape,
+    );
 }
 
 #[test]
@@ -163,7 +173,12 @@ fn route_over_an_unknown_link() {
 
 #[test]
 fn route_not_connected() {
-    assert_only(&mutated(line, |fx| { fx.stream_mut("s2").route.paths[0].remove(1); }), K::RouteDisconnected);
+    assert_only(
+        &mutated(line, |fx| {
+            fx.stream_mut("s2").route.paths[0].remove(1);
+        }),
+        K::RouteDisconnected,
+    );
 }
 
 #[test]
@@ -185,7 +200,9 @@ fn route_not_simple() {
 #[test]
 fn route_through_an_end_station() {
     assert_only(
-        &mutated(line, |fx| fx.stream_mut("s2").route = route("s2", &[&[("T2", "B1"), ("B1", "E"), ("E", "B2"), ("B2", "L1")]])),
+        &mutated(line, |fx| {
+            fx.stream_mut("s2").route = route("s2", &[&[("T2", "B1"), ("B1", "E"), ("E", "B2"), ("B2", "L1")]])
+        }),
         K::RouteThroughEndStation,
     );
 }
@@ -224,7 +241,9 @@ fn route_not_a_tree() {
 #[test]
 fn route_not_the_given_one() {
     assert_only(
-        &mutated(line, |fx| fx.problem.routes.push(route("s2", &[&[("T2", "B1"), ("B1", "B3"), ("B3", "B2"), ("B2", "L1")]]))),
+        &mutated(line, |fx| {
+            fx.problem.routes.push(route("s2", &[&[("T2", "B1"), ("B1", "B3"), ("B3", "B2"), ("B2", "L1")]]))
+        }),
         K::RouteNotGiven,
     );
 }
@@ -518,7 +537,9 @@ fn gcl_intervals_do_not_sum_to_the_cycle() {
 fn gcl_zero_interval() {
     assert_only(
         &mutated(line, |fx| {
-            fx.gcl_mut(("B1", "B2")).entries.insert(3, tsn_model::GateControlEntry { gate_states: 0xff, interval_ns: 0 })
+            fx.gcl_mut(("B1", "B2"))
+                .entries
+                .insert(3, tsn_model::GateControlEntry { gate_states: 0xff, interval_ns: 0 })
         }),
         K::GclIntervals,
     );

@@ -34,10 +34,7 @@ impl Table {
             .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
             .filter(|(_, l)| !l.trim().is_empty());
         let Some((header_line, header)) = lines.next() else {
-            return Err(FormatError::whole(
-                file,
-                "the file is empty (expected a header line)",
-            ));
+            return Err(FormatError::whole(file, "the file is empty (expected a header line)"));
         };
         let header: Vec<String> = split_fields(header)
             .map_err(|m| FormatError::at(file, header_line, m))?
@@ -47,18 +44,10 @@ impl Table {
         let mut seen = HashMap::new();
         for h in &header {
             if h.is_empty() {
-                return Err(FormatError::at(
-                    file,
-                    header_line,
-                    "the header has an empty column name",
-                ));
+                return Err(FormatError::at(file, header_line, "the header has an empty column name"));
             }
             if seen.insert(h.as_str(), ()).is_some() {
-                return Err(FormatError::at(
-                    file,
-                    header_line,
-                    format!("column `{h}` appears twice in the header"),
-                ));
+                return Err(FormatError::at(file, header_line, format!("column `{h}` appears twice in the header")));
             }
         }
         let mut records = Vec::new();
@@ -68,48 +57,30 @@ impl Table {
                 return Err(FormatError::at(
                     file,
                     line,
-                    format!(
-                        "expected {} fields like the header, found {}",
-                        header.len(),
-                        fields.len()
-                    ),
+                    format!("expected {} fields like the header, found {}", header.len(), fields.len()),
                 ));
             }
             records.push(Record { line, fields });
         }
-        Ok(Table {
-            file,
-            header_line,
-            header,
-            records,
-        })
+        Ok(Table { file, header_line, header, records })
     }
 
     /// Index of the first of `names` present in the header, or an error naming what the
     /// header has.
     pub fn column(&self, names: &[&str]) -> Result<usize, FormatError> {
         self.optional_column(names).ok_or_else(|| {
-            let wanted = names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(" or ");
+            let wanted = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ");
             FormatError::at(
                 self.file,
                 self.header_line,
-                format!(
-                    "the header has no column {wanted} (found: {})",
-                    self.header.join(",")
-                ),
+                format!("the header has no column {wanted} (found: {})", self.header.join(",")),
             )
         })
     }
 
     /// Index of the first of `names` present in the header.
     pub fn optional_column(&self, names: &[&str]) -> Option<usize> {
-        names
-            .iter()
-            .find_map(|n| self.header.iter().position(|h| h == n))
+        names.iter().find_map(|n| self.header.iter().position(|h| h == n))
     }
 }
 
@@ -141,10 +112,7 @@ fn split_fields(line: &str) -> Result<Vec<String>, String> {
                 }
             }
             if !closed {
-                return Err(format!(
-                    "field {} has an unterminated quote",
-                    fields.len() + 1
-                ));
+                return Err(format!("field {} has an unterminated quote", fields.len() + 1));
             }
             while chars.peek().is_some_and(|c| c.is_whitespace()) {
                 chars.next();
@@ -155,12 +123,7 @@ fn split_fields(line: &str) -> Result<Vec<String>, String> {
                     return Ok(fields);
                 }
                 Some(',') => fields.push(field.trim().to_string()),
-                Some(c) => {
-                    return Err(format!(
-                        "field {}: unexpected {c:?} after a closing quote",
-                        fields.len() + 1
-                    ))
-                }
+                Some(c) => return Err(format!("field {}: unexpected {c:?} after a closing quote", fields.len() + 1)),
             }
         } else {
             let mut end = true;
@@ -203,14 +166,8 @@ mod tests {
 
     #[test]
     fn splits_quoted_and_plain_fields() {
-        assert_eq!(
-            split_fields(r#""(0, 1)",8, 1 ,2000,0"#).unwrap(),
-            ["(0, 1)", "8", "1", "2000", "0"]
-        );
-        assert_eq!(
-            split_fields(r#"a,"b ""c""",,"#).unwrap(),
-            ["a", "b \"c\"", "", ""]
-        );
+        assert_eq!(split_fields(r#""(0, 1)",8, 1 ,2000,0"#).unwrap(), ["(0, 1)", "8", "1", "2000", "0"]);
+        assert_eq!(split_fields(r#"a,"b ""c""",,"#).unwrap(), ["a", "b \"c\"", "", ""]);
         assert!(split_fields(r#""(0, 1)"#).is_err());
         assert!(split_fields(r#""a"b,c"#).is_err());
         assert!(split_fields(r#"a"b,c"#).is_err());

@@ -8,33 +8,21 @@ use tsn_model::{Problem, Schedule};
 use crate::{FileKind, FormatError};
 
 fn from_serde(file: FileKind, e: &serde_json::Error) -> FormatError {
-    let (line, column) = if e.line() == 0 {
-        (None, None)
-    } else {
-        (Some(e.line()), Some(e.column()))
-    };
+    let (line, column) = if e.line() == 0 { (None, None) } else { (Some(e.line()), Some(e.column())) };
     // serde_json's own message ends with " at line L column C"; we carry those separately.
     let msg = e.to_string();
     let message = match msg.rfind(" at line ") {
         Some(i) if line.is_some() => msg[..i].to_string(),
         _ => msg,
     };
-    FormatError {
-        file,
-        line,
-        column,
-        message,
-    }
+    FormatError { file, line, column, message }
 }
 
 /// Parses a JSON problem and validates it ([`Problem::validate`]).
 pub fn read_problem(text: &str) -> Result<Problem, FormatError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let problem: Problem =
-        serde_json::from_str(text).map_err(|e| from_serde(FileKind::JsonProblem, &e))?;
-    problem
-        .validate()
-        .map_err(|e| FormatError::whole(FileKind::JsonProblem, e.to_string()))?;
+    let problem: Problem = serde_json::from_str(text).map_err(|e| from_serde(FileKind::JsonProblem, &e))?;
+    problem.validate().map_err(|e| FormatError::whole(FileKind::JsonProblem, e.to_string()))?;
     Ok(problem)
 }
 

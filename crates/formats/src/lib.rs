@@ -62,22 +62,12 @@ pub struct FormatError {
 impl FormatError {
     /// An error at `line` of a `file`.
     pub fn at(file: FileKind, line: usize, message: impl Into<String>) -> Self {
-        FormatError {
-            file,
-            line: Some(line),
-            column: None,
-            message: message.into(),
-        }
+        FormatError { file, line: Some(line), column: None, message: message.into() }
     }
 
     /// An error about a whole `file` (no particular line).
     pub fn whole(file: FileKind, message: impl Into<String>) -> Self {
-        FormatError {
-            file,
-            line: None,
-            column: None,
-            message: message.into(),
-        }
+        FormatError { file, line: None, column: None, message: message.into() }
     }
 }
 

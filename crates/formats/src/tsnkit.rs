@@ -77,8 +77,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use tsn_model::{
-    queue_traffic_class, Link, LinkId, Node, NodeId, NodeKind, Problem, Route, Schedule,
-    SchedulingConfig, Stream, StreamId, Topology, TRAFFIC_CLASSES,
+    queue_traffic_class, Link, LinkId, Node, NodeId, NodeKind, Problem, Route, Schedule, SchedulingConfig, Stream,
+    StreamId, Topology, TRAFFIC_CLASSES,
 };
 
 use crate::csv::{escape, Table};
@@ -100,19 +100,10 @@ const MAX_RATE_BPS: u64 = 1_000_000_000_000;
 pub fn read_instance(task_csv: &str, topo_csv: &str) -> Result<Problem, FormatError> {
     let topology = read_topology(topo_csv)?;
     let streams = read_streams(task_csv, &topology)?;
-    let config = SchedulingConfig {
-        wire_overhead_bytes: 0,
-        sync_error_ns: 0,
-        ..SchedulingConfig::default()
-    };
+    let config = SchedulingConfig { wire_overhead_bytes: 0, sync_error_ns: 0, ..SchedulingConfig::default() };
     let problem = Problem::new(topology, streams, config);
-    problem
-        .topology
-        .validate()
-        .map_err(|e| FormatError::whole(FileKind::TsnkitTopo, e.to_string()))?;
-    problem
-        .validate()
-        .map_err(|e| FormatError::whole(FileKind::TsnkitTask, e.to_string()))?;
+    problem.topology.validate().map_err(|e| FormatError::whole(FileKind::TsnkitTopo, e.to_string()))?;
+    problem.validate().map_err(|e| FormatError::whole(FileKind::TsnkitTask, e.to_string()))?;
     Ok(problem)
 }
 
@@ -129,29 +120,21 @@ fn read_topology(text: &str) -> Result<Topology, FormatError> {
     let mut degree: HashMap<u64, usize> = HashMap::new();
     for r in &table.records {
         let at = |m: String| FormatError::at(F, r.line, m);
-        let (u, v) =
-            parse_link(&r.fields[c_link]).map_err(|m| at(format!("column `link`: {m}")))?;
+        let (u, v) = parse_link(&r.fields[c_link]).map_err(|m| at(format!("column `link`: {m}")))?;
         if u == v {
             return Err(at(format!("link ({u}, {v}) joins a node to itself")));
         }
         if let Some(first) = seen.insert((u, v), r.line) {
-            return Err(at(format!(
-                "link ({u}, {v}) is listed twice (first on line {first})"
-            )));
+            return Err(at(format!("link ({u}, {v}) is listed twice (first on line {first})")));
         }
         let q = parse_uint(&r.fields[c_q]).map_err(|m| at(format!("column `q_num`: {m}")))?;
         if q == 0 {
-            return Err(at(
-                "column `q_num`: a port needs at least one queue for scheduled traffic".into(),
-            ));
+            return Err(at("column `q_num`: a port needs at least one queue for scheduled traffic".into()));
         }
         let queues = u8::try_from(q.min(u64::from(TRAFFIC_CLASSES))).unwrap_or(TRAFFIC_CLASSES);
-        let rate_bps =
-            parse_rate(&r.fields[c_rate]).map_err(|m| at(format!("column `rate`: {m}")))?;
-        let processing =
-            parse_uint(&r.fields[c_proc]).map_err(|m| at(format!("column `t_proc`: {m}")))?;
-        let propagation =
-            parse_uint(&r.fields[c_prop]).map_err(|m| at(format!("column `t_prop`: {m}")))?;
+        let rate_bps = parse_rate(&r.fields[c_rate]).map_err(|m| at(format!("column `rate`: {m}")))?;
+        let processing = parse_uint(&r.fields[c_proc]).map_err(|m| at(format!("column `t_proc`: {m}")))?;
+        let propagation = parse_uint(&r.fields[c_prop]).map_err(|m| at(format!("column `t_prop`: {m}")))?;
         *degree.entry(u).or_default() += 1;
         *degree.entry(v).or_default() += 1;
         links.push(Link {
@@ -173,11 +156,7 @@ fn read_topology(text: &str) -> Result<Topology, FormatError> {
         .into_iter()
         .map(|n| Node {
             id: node_id(n),
-            kind: if degree.get(&n) == Some(&2) {
-                NodeKind::EndStation
-            } else {
-                NodeKind::Bridge
-            },
+            kind: if degree.get(&n) == Some(&2) { NodeKind::EndStation } else { NodeKind::Bridge },
         })
         .collect();
     Ok(Topology { nodes, links })
@@ -203,13 +182,10 @@ fn read_streams(text: &str, topology: &Topology) -> Result<Vec<Stream>, FormatEr
             return Err(at("column `stream`: empty stream id".into()));
         }
         if let Some(first) = seen.insert(id.clone(), r.line) {
-            return Err(at(format!(
-                "stream {id} is defined twice (first on line {first})"
-            )));
+            return Err(at(format!("stream {id} is defined twice (first on line {first})")));
         }
         let talker = parse_node(&r.fields[c_src]).map_err(|m| at(format!("column `src`: {m}")))?;
-        let listeners =
-            parse_node_list(&r.fields[c_dst]).map_err(|m| at(format!("column `dst`: {m}")))?;
+        let listeners = parse_node_list(&r.fields[c_dst]).map_err(|m| at(format!("column `dst`: {m}")))?;
         for n in std::iter::once(&talker).chain(&listeners) {
             if !known.contains(n.0.as_str()) {
                 return Err(at(format!("node {n} is not in the topology")));
@@ -227,20 +203,16 @@ fn read_streams(text: &str, topology: &Topology) -> Result<Vec<Stream>, FormatEr
             .ok()
             .filter(|s| *s > 0)
             .ok_or_else(|| at(format!("column `size`: {size} is not 1..=4294967295 bytes")))?;
-        let period =
-            parse_uint(&r.fields[c_period]).map_err(|m| at(format!("column `period`: {m}")))?;
+        let period = parse_uint(&r.fields[c_period]).map_err(|m| at(format!("column `period`: {m}")))?;
         if period == 0 {
             return Err(at("column `period`: the period must be positive".into()));
         }
-        let deadline =
-            parse_uint(&r.fields[c_deadline]).map_err(|m| at(format!("column `deadline`: {m}")))?;
+        let deadline = parse_uint(&r.fields[c_deadline]).map_err(|m| at(format!("column `deadline`: {m}")))?;
         if deadline == 0 {
             return Err(at("column `deadline`: the deadline must be positive".into()));
         }
         let jitter = match c_jitter {
-            Some(c) => {
-                Some(parse_uint(&r.fields[c]).map_err(|m| at(format!("column `jitter`: {m}")))?)
-            }
+            Some(c) => Some(parse_uint(&r.fields[c]).map_err(|m| at(format!("column `jitter`: {m}")))?),
             None => None,
         };
         streams.push(Stream {
@@ -268,12 +240,8 @@ pub fn read_routes(routes_csv: &str, problem: &Problem) -> Result<Vec<Route>, Fo
     let table = Table::parse(routes_csv, F)?;
     let c_id = table.column(&["stream", "id"])?;
     let c_route = table.column(&["route"])?;
-    let stream_index: HashMap<&str, usize> = problem
-        .streams
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.0.as_str(), i))
-        .collect();
+    let stream_index: HashMap<&str, usize> =
+        problem.streams.iter().enumerate().map(|(i, s)| (s.id.0.as_str(), i)).collect();
     let links: HashSet<LinkId> = problem.topology.links.iter().map(Link::id).collect();
     // Per stream: the first line naming it and the path to each listener (by position).
     type PerListener = (usize, Vec<Option<Vec<LinkId>>>);
@@ -285,15 +253,8 @@ pub fn read_routes(routes_csv: &str, problem: &Problem) -> Result<Vec<Route>, Fo
             return Err(at(format!("stream {id:?} is not in the task file")));
         };
         let stream = &problem.streams[si];
-        let hops =
-            parse_route(&r.fields[c_route]).map_err(|m| at(format!("column `route`: {m}")))?;
-        let path: Vec<LinkId> = hops
-            .iter()
-            .map(|&(u, v)| LinkId {
-                from: node_id(u),
-                to: node_id(v),
-            })
-            .collect();
+        let hops = parse_route(&r.fields[c_route]).map_err(|m| at(format!("column `route`: {m}")))?;
+        let path: Vec<LinkId> = hops.iter().map(|&(u, v)| LinkId { from: node_id(u), to: node_id(v) }).collect();
         for l in &path {
             if !links.contains(l) {
                 return Err(at(format!("link {l} is not in the topology")));
@@ -304,17 +265,11 @@ pub fn read_routes(routes_csv: &str, problem: &Problem) -> Result<Vec<Route>, Fo
             return Err(at("the route is empty".into()));
         };
         if first.from != stream.talker {
-            return Err(at(format!(
-                "the route starts at {} but the talker is {}",
-                first.from, stream.talker
-            )));
+            return Err(at(format!("the route starts at {} but the talker is {}", first.from, stream.talker)));
         }
         for w in path.windows(2) {
             if w[0].to != w[1].from {
-                return Err(at(format!(
-                    "the route is not contiguous: {} is followed by {}",
-                    w[0], w[1]
-                )));
+                return Err(at(format!("the route is not contiguous: {} is followed by {}", w[0], w[1])));
             }
         }
         let mut visited = HashSet::new();
@@ -325,19 +280,11 @@ pub fn read_routes(routes_csv: &str, problem: &Problem) -> Result<Vec<Route>, Fo
             }
         }
         let Some(li) = stream.listeners.iter().position(|n| *n == last.to) else {
-            return Err(at(format!(
-                "the route ends at {}, which is not a listener of stream {id}",
-                last.to
-            )));
+            return Err(at(format!("the route ends at {}, which is not a listener of stream {id}", last.to)));
         };
-        let entry = paths
-            .entry(si)
-            .or_insert_with(|| (r.line, vec![None; stream.listeners.len()]));
+        let entry = paths.entry(si).or_insert_with(|| (r.line, vec![None; stream.listeners.len()]));
         if entry.1[li].is_some() {
-            return Err(at(format!(
-                "stream {id} has a second route to listener {}",
-                last.to
-            )));
+            return Err(at(format!("stream {id} has a second route to listener {}", last.to)));
         }
         entry.1[li] = Some(path);
     }
@@ -354,18 +301,12 @@ pub fn read_routes(routes_csv: &str, problem: &Problem) -> Result<Vec<Route>, Fo
                     return Err(FormatError::at(
                         F,
                         line,
-                        format!(
-                            "stream {} has no route to listener {}",
-                            stream.id, stream.listeners[li]
-                        ),
+                        format!("stream {} has no route to listener {}", stream.id, stream.listeners[li]),
                     ))
                 }
             }
         }
-        out.push(Route {
-            stream: stream.id.clone(),
-            paths: full,
-        });
+        out.push(Route { stream: stream.id.clone(), paths: full });
     }
     Ok(out)
 }
@@ -404,15 +345,7 @@ pub fn write_outputs(problem: &Problem, schedule: &Schedule) -> TsnkitOutputs {
                 match (is_open, open) {
                     (true, None) => open = Some(t),
                     (false, Some(s)) => {
-                        push_window(
-                            &mut gcl_csv,
-                            &port,
-                            q,
-                            gcl.base_time_ns,
-                            s,
-                            t,
-                            gcl.cycle_time_ns,
-                        );
+                        push_window(&mut gcl_csv, &port, q, gcl.base_time_ns, s, t, gcl.cycle_time_ns);
                         open = None;
                     }
                     _ => {}
@@ -420,15 +353,7 @@ pub fn write_outputs(problem: &Problem, schedule: &Schedule) -> TsnkitOutputs {
                 t = t.saturating_add(e.interval_ns);
             }
             if let Some(s) = open {
-                push_window(
-                    &mut gcl_csv,
-                    &port,
-                    q,
-                    gcl.base_time_ns,
-                    s,
-                    t,
-                    gcl.cycle_time_ns,
-                );
+                push_window(&mut gcl_csv, &port, q, gcl.base_time_ns, s, t, gcl.cycle_time_ns);
             }
         }
     }
@@ -448,12 +373,7 @@ pub fn write_outputs(problem: &Problem, schedule: &Schedule) -> TsnkitOutputs {
                 Some(talker) => t.link.from == *talker,
                 None => Some(&t.link) == first_link,
             })
-            .map(|t| {
-                (
-                    u64::from(t.instance) * frames + u64::from(t.frame),
-                    t.start_ns,
-                )
-            })
+            .map(|t| (u64::from(t.instance) * frames + u64::from(t.frame), t.start_ns))
             .collect();
         starts.sort_unstable();
         starts.dedup_by_key(|s| s.0);
@@ -464,28 +384,11 @@ pub fn write_outputs(problem: &Problem, schedule: &Schedule) -> TsnkitOutputs {
             let _ = writeln!(route_csv, "{id},{}", escape(&l.to_string()));
         }
     }
-    TsnkitOutputs {
-        gcl_csv,
-        offset_csv,
-        route_csv,
-    }
+    TsnkitOutputs { gcl_csv, offset_csv, route_csv }
 }
 
-fn push_window(
-    out: &mut String,
-    port: &str,
-    queue: u8,
-    base: u64,
-    start: u64,
-    end: u64,
-    cycle: u64,
-) {
-    let _ = writeln!(
-        out,
-        "{port},{queue},{},{},{cycle}",
-        base.saturating_add(start),
-        base.saturating_add(end)
-    );
+fn push_window(out: &mut String, port: &str, queue: u8, base: u64, start: u64, end: u64, cycle: u64) {
+    let _ = writeln!(out, "{port},{queue},{},{},{cycle}", base.saturating_add(start), base.saturating_add(end));
 }
 
 fn node_id(n: u64) -> NodeId {
@@ -504,12 +407,9 @@ fn parse_uint(text: &str) -> Result<u64, String> {
         return Err(format!("{t:?} is not a non-negative integer"));
     }
     if frac.bytes().any(|b| b != b'0') {
-        return Err(format!(
-            "{t:?} has a fractional part (expected whole nanoseconds/bytes)"
-        ));
+        return Err(format!("{t:?} has a fractional part (expected whole nanoseconds/bytes)"));
     }
-    int.parse::<u64>()
-        .map_err(|_| format!("{t:?} is too large"))
+    int.parse::<u64>().map_err(|_| format!("{t:?} is too large"))
 }
 
 /// A link rate in bit/ns (decimal text) as exact bit/s, within tsnkit's 0.01..=1000.
@@ -558,18 +458,14 @@ fn parse_node(text: &str) -> Result<NodeId, String> {
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{t:?} is not a node id (a non-negative integer)"));
     }
-    t.parse::<u64>()
-        .map(node_id)
-        .map_err(|_| format!("node id {t:?} is too large"))
+    t.parse::<u64>().map(node_id).map_err(|_| format!("node id {t:?} is too large"))
 }
 
 /// `[12]`, `[12, 13]` or a bare `12`.
 fn parse_node_list(text: &str) -> Result<Vec<NodeId>, String> {
     let t = text.trim();
     let inner = match t.strip_prefix('[') {
-        Some(rest) => rest
-            .strip_suffix(']')
-            .ok_or_else(|| format!("{t:?}: missing closing `]`"))?,
+        Some(rest) => rest.strip_suffix(']').ok_or_else(|| format!("{t:?}: missing closing `]`"))?,
         None => t,
     };
     if inner.trim().is_empty() {
@@ -581,10 +477,8 @@ fn parse_node_list(text: &str) -> Result<Vec<NodeId>, String> {
 /// `(u, v)` as two node numbers.
 fn parse_link(text: &str) -> Result<(u64, u64), String> {
     let t = text.trim();
-    let inner = t
-        .strip_prefix('(')
-        .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| format!("{t:?} is not a link `(u, v)`"))?;
+    let inner =
+        t.strip_prefix('(').and_then(|r| r.strip_suffix(')')).ok_or_else(|| format!("{t:?} is not a link `(u, v)`"))?;
     let mut parts = inner.split(',');
     let (Some(u), Some(v), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!("{t:?} is not a link `(u, v)` of two node ids"));
@@ -594,8 +488,7 @@ fn parse_link(text: &str) -> Result<(u64, u64), String> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("{s:?} in {t:?} is not a node id"));
         }
-        s.parse::<u64>()
-            .map_err(|_| format!("node id {s:?} is too large"))
+        s.parse::<u64>().map_err(|_| format!("node id {s:?} is too large"))
     };
     Ok((num(u)?, num(v)?))
 }
@@ -611,17 +504,12 @@ fn parse_route(text: &str) -> Result<Vec<(u64, u64)>, String> {
     let mut out = Vec::new();
     while !rest.is_empty() {
         if !out.is_empty() {
-            rest = rest
-                .strip_prefix(',')
-                .ok_or_else(|| format!("expected `,` between links in {t:?}"))?
-                .trim_start();
+            rest = rest.strip_prefix(',').ok_or_else(|| format!("expected `,` between links in {t:?}"))?.trim_start();
             if rest.is_empty() {
                 return Err(format!("trailing `,` in {t:?}"));
             }
         }
-        let close = rest
-            .find(')')
-            .ok_or_else(|| format!("unclosed `(` in {t:?}"))?;
+        let close = rest.find(')').ok_or_else(|| format!("unclosed `(` in {t:?}"))?;
         let (link, after) = rest.split_at(close + 1);
         out.push(parse_link(link)?);
         rest = after.trim_start();
@@ -665,10 +553,7 @@ mod tests {
     #[test]
     fn lists_and_links() {
         assert_eq!(parse_node_list("[12]").unwrap(), [NodeId::from("12")]);
-        assert_eq!(
-            parse_node_list("[12, 013]").unwrap(),
-            [NodeId::from("12"), NodeId::from("13")]
-        );
+        assert_eq!(parse_node_list("[12, 013]").unwrap(), [NodeId::from("12"), NodeId::from("13")]);
         assert_eq!(parse_node_list("5").unwrap(), [NodeId::from("5")]);
         assert!(parse_node_list("[]").is_err());
         assert!(parse_node_list("[1,]").is_err());
@@ -676,10 +561,7 @@ mod tests {
         assert_eq!(parse_link("( 3 ,4)"), Ok((3, 4)));
         assert!(parse_link("(3, 4, 5)").is_err());
         assert!(parse_link("3, 4").is_err());
-        assert_eq!(
-            parse_route("[(8, 0), (0, 1),(1, 9)]").unwrap(),
-            [(8, 0), (0, 1), (1, 9)]
-        );
+        assert_eq!(parse_route("[(8, 0), (0, 1),(1, 9)]").unwrap(), [(8, 0), (0, 1), (1, 9)]);
         assert!(parse_route("[]").is_err());
         assert!(parse_route("[(8, 0) (0, 1)]").is_err());
         assert!(parse_route("[(8, 0),]").is_err());

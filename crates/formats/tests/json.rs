@@ -38,18 +38,8 @@ fn schedule_round_trips() {
         hyperperiod_ns: 1000,
         streams: vec![StreamSchedule {
             stream: StreamId::from("a"),
-            route: Route {
-                stream: StreamId::from("a"),
-                paths: vec![vec![l.clone()]],
-            },
-            transmissions: vec![Transmission {
-                link: l,
-                instance: 0,
-                frame: 0,
-                start_ns: 5,
-                end_ns: 10,
-                queue: 1,
-            }],
+            route: Route { stream: StreamId::from("a"), paths: vec![vec![l.clone()]] },
+            transmissions: vec![Transmission { link: l, instance: 0, frame: 0, start_ns: 5, end_ns: 10, queue: 1 }],
             talker_offset_ns: 5,
             worst_latency_ns: 5,
         }],

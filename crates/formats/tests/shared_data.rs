@@ -17,8 +17,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
 }
 
 #[test]
@@ -29,17 +28,14 @@ fn instance_1_matches_its_generator_log() {
     // Instance 1: 10 streams, 8 switches, line topology (dataset_logs.csv).
     assert_eq!(p.streams.len(), 10);
     assert_eq!(p.topology.nodes.len(), 16);
-    let bridges = p
-        .topology
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Bridge)
-        .count();
+    let bridges = p.topology.nodes.iter().filter(|n| n.kind == NodeKind::Bridge).count();
     assert_eq!(bridges, 8);
     assert_eq!(p.topology.links.len(), 2 * (7 + 8));
-    assert!(p.topology.links.iter().all(|l| l.rate_bps == 1_000_000_000
-        && l.processing_delay_ns == 2000
-        && l.scheduled_queues == 8));
+    assert!(p
+        .topology
+        .links
+        .iter()
+        .all(|l| l.rate_bps == 1_000_000_000 && l.processing_delay_ns == 2000 && l.scheduled_queues == 8));
     assert_eq!(p.streams[0].period_ns, 500_000);
     assert_eq!(p.streams[0].max_frame_size, 200);
 }
@@ -54,27 +50,15 @@ fn all_256_instances_read_and_round_trip() {
         // id,size,period,deadline,topo,num_stream,num_sw
         let f: Vec<u64> = line.split(',').map(|x| x.trim().parse().unwrap()).collect();
         let id = f[0];
-        let p = read_instance(
-            &read(&dir, &format!("{id}_task.csv")),
-            &read(&dir, &format!("{id}_topo.csv")),
-        )
-        .unwrap_or_else(|e| panic!("instance {id}: {e}"));
+        let p = read_instance(&read(&dir, &format!("{id}_task.csv")), &read(&dir, &format!("{id}_topo.csv")))
+            .unwrap_or_else(|e| panic!("instance {id}: {e}"));
         assert_eq!(p.streams.len() as u64, f[5], "instance {id}");
-        let bridges = p
-            .topology
-            .nodes
-            .iter()
-            .filter(|n| n.kind == NodeKind::Bridge)
-            .count() as u64;
+        let bridges = p.topology.nodes.iter().filter(|n| n.kind == NodeKind::Bridge).count() as u64;
         assert_eq!(bridges, f[6], "instance {id}");
         assert_eq!(p.topology.nodes.len() as u64, 2 * f[6], "instance {id}");
         let hp = p.hyperperiod_ns().unwrap();
         assert_eq!(4_000_000 % hp, 0, "instance {id}: hyperperiod {hp}");
-        assert_eq!(
-            read_problem(&write_problem(&p)).unwrap(),
-            p,
-            "instance {id}"
-        );
+        assert_eq!(read_problem(&write_problem(&p)).unwrap(), p, "instance {id}");
         checked += 1;
     }
     assert_eq!(checked, 256);

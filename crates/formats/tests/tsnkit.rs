@@ -6,8 +6,8 @@ use common::{ROUTES, TASK, TOPO};
 use tsn_formats::tsnkit::{read_instance, read_routes, write_outputs};
 use tsn_formats::FileKind;
 use tsn_model::{
-    GateControlEntry, GateControlList, LinkId, NodeId, NodeKind, Route, Schedule, StreamId,
-    StreamSchedule, Transmission,
+    GateControlEntry, GateControlList, LinkId, NodeId, NodeKind, Route, Schedule, StreamId, StreamSchedule,
+    Transmission,
 };
 
 #[test]
@@ -90,10 +90,7 @@ fn task_errors_name_file_line_and_problem() {
         ("0,2,\"[3, 3]\",200,500000,500000,500000\n", "twice"),
         ("0,2,[3],200,500000,500000\n", "fields"),
         ("0,2,[3],200,500000,500000,-1\n", "jitter"),
-        (
-            "0,2,[3],200,500000,500000,500000\n0,2,[3],200,500000,500000,500000\n",
-            "twice",
-        ),
+        ("0,2,[3],200,500000,500000,500000\n0,2,[3],200,500000,500000,500000\n", "twice"),
     ];
     for (rows, needle) in cases {
         let e = task_err(&format!("{h}{rows}"));
@@ -144,13 +141,7 @@ fn q_num_above_eight_is_clamped() {
     let topo = TOPO.replace(",8,1,", ",16,1,");
     let p = read_instance(TASK, &topo).unwrap();
     assert!(p.topology.links.iter().all(|l| l.scheduled_queues <= 8));
-    assert_eq!(
-        p.topology
-            .link(&LinkId::new("0", "1"))
-            .unwrap()
-            .scheduled_queues,
-        8
-    );
+    assert_eq!(p.topology.link(&LinkId::new("0", "1")).unwrap().scheduled_queues, 8);
 }
 
 #[test]
@@ -165,10 +156,7 @@ fn route_errors() {
         ("0,\"[(2, 0), (0, 1)]\"\n", "not a listener"),
         ("0,\"[(2, 0), (0, 2)]\"\n", "twice"),
         ("0,\"[]\"\n", "empty"),
-        (
-            "0,\"[(2, 0), (0, 1), (1, 3)]\"\n0,\"[(2, 0), (0, 1), (1, 3)]\"\n",
-            "second route",
-        ),
+        ("0,\"[(2, 0), (0, 1), (1, 3)]\"\n0,\"[(2, 0), (0, 1), (1, 3)]\"\n", "second route"),
         ("2,\"[(2, 0), (0, 1), (1, 3)]\"\n", "no route to listener 4"),
     ];
     for (rows, needle) in cases {
@@ -184,11 +172,7 @@ fn route_errors() {
 #[test]
 fn writes_gcl_offset_and_route_files() {
     let p = read_instance(TASK, TOPO).unwrap();
-    let path = vec![
-        LinkId::new("2", "0"),
-        LinkId::new("0", "1"),
-        LinkId::new("1", "3"),
-    ];
+    let path = vec![LinkId::new("2", "0"), LinkId::new("0", "1"), LinkId::new("1", "3")];
     let tx = |link: &LinkId, instance, start| Transmission {
         link: link.clone(),
         instance,
@@ -208,10 +192,7 @@ fn writes_gcl_offset_and_route_files() {
         hyperperiod_ns: 1_000_000,
         streams: vec![StreamSchedule {
             stream: StreamId::from("0"),
-            route: Route {
-                stream: StreamId::from("0"),
-                paths: vec![path.clone()],
-            },
+            route: Route { stream: StreamId::from("0"), paths: vec![path.clone()] },
             transmissions,
             talker_offset_ns: 10,
             worst_latency_ns: 9610,
@@ -221,33 +202,15 @@ fn writes_gcl_offset_and_route_files() {
             base_time_ns: 0,
             cycle_time_ns: 500_000,
             entries: vec![
-                GateControlEntry {
-                    gate_states: 0b0111_1111,
-                    interval_ns: 4010,
-                },
-                GateControlEntry {
-                    gate_states: 0b1000_0000,
-                    interval_ns: 1000,
-                },
-                GateControlEntry {
-                    gate_states: 0b1100_0000,
-                    interval_ns: 600,
-                },
-                GateControlEntry {
-                    gate_states: 0b0111_1111,
-                    interval_ns: 494_390,
-                },
+                GateControlEntry { gate_states: 0b0111_1111, interval_ns: 4010 },
+                GateControlEntry { gate_states: 0b1000_0000, interval_ns: 1000 },
+                GateControlEntry { gate_states: 0b1100_0000, interval_ns: 600 },
+                GateControlEntry { gate_states: 0b0111_1111, interval_ns: 494_390 },
             ],
         }],
     };
     let out = write_outputs(&p, &schedule);
-    assert_eq!(
-        out.gcl_csv,
-        "link,queue,start,end,cycle\n\"(0, 1)\",0,4010,5610,500000\n"
-    );
+    assert_eq!(out.gcl_csv, "link,queue,start,end,cycle\n\"(0, 1)\",0,4010,5610,500000\n");
     assert_eq!(out.offset_csv, "stream,frame,offset\n0,0,10\n0,1,500010\n");
-    assert_eq!(
-        out.route_csv,
-        "stream,link\n0,\"(2, 0)\"\n0,\"(0, 1)\"\n0,\"(1, 3)\"\n"
-    );
+    assert_eq!(out.route_csv, "stream,link\n0,\"(2, 0)\"\n0,\"(0, 1)\"\n0,\"(1, 3)\"\n");
 }

@@ -25,12 +25,11 @@ mod topology;
 
 pub use error::ModelError;
 pub use problem::{
-    hyperperiod_ns, Infeasibility, InfeasibilityReason, Problem, Route, SchedulingConfig,
-    SolveStatus, Stream, StreamId, PROBLEM_FORMAT_VERSION,
+    hyperperiod_ns, Infeasibility, InfeasibilityReason, Problem, Route, SchedulingConfig, SolveStatus, Stream,
+    StreamId, PROBLEM_FORMAT_VERSION,
 };
 pub use schedule::{
-    GateControlEntry, GateControlList, Schedule, StreamSchedule, Transmission,
-    SCHEDULE_FORMAT_VERSION,
+    GateControlEntry, GateControlList, Schedule, StreamSchedule, Transmission, SCHEDULE_FORMAT_VERSION,
 };
 pub use topology::{Link, LinkId, Node, NodeId, NodeKind, Topology};
 

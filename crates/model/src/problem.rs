@@ -165,14 +165,7 @@ fn format_version() -> u32 {
 impl Problem {
     /// A problem with the current format version.
     pub fn new(topology: Topology, streams: Vec<Stream>, config: SchedulingConfig) -> Self {
-        Problem {
-            version: PROBLEM_FORMAT_VERSION,
-            topology,
-            streams,
-            routes: Vec::new(),
-            config,
-            admitted: Vec::new(),
-        }
+        Problem { version: PROBLEM_FORMAT_VERSION, topology, streams, routes: Vec::new(), config, admitted: Vec::new() }
     }
 
     /// The stream `id`.
@@ -200,8 +193,7 @@ impl Problem {
             ));
         }
         self.topology.validate()?;
-        let kinds: HashMap<&NodeId, NodeKind> =
-            self.topology.nodes.iter().map(|n| (&n.id, n.kind)).collect();
+        let kinds: HashMap<&NodeId, NodeKind> = self.topology.nodes.iter().map(|n| (&n.id, n.kind)).collect();
         let mut ids = HashSet::new();
         for s in &self.streams {
             let ctx = format!("stream {}", s.id);
@@ -244,10 +236,7 @@ impl Problem {
                 }
             }
             if s.earliest_offset_ns >= s.period_ns || s.earliest_offset_ns > s.latest_offset() {
-                return Err(ModelError::invalid(
-                    ctx,
-                    "transmit offset window is empty or outside the period",
-                ));
+                return Err(ModelError::invalid(ctx, "transmit offset window is empty or outside the period"));
             }
         }
         self.hyperperiod_ns()?;
@@ -292,9 +281,9 @@ pub fn hyperperiod_ns(periods: impl IntoIterator<Item = u64>) -> Result<u64, Mod
             return Err(ModelError::invalid("hyperperiod", "a period is zero"));
         }
         let g = gcd(h, p);
-        h = (h / g).checked_mul(p).ok_or_else(|| {
-            ModelError::invalid("hyperperiod", "the LCM of the periods exceeds 2^64 ns")
-        })?;
+        h = (h / g)
+            .checked_mul(p)
+            .ok_or_else(|| ModelError::invalid("hyperperiod", "the LCM of the periods exceeds 2^64 ns"))?;
     }
     Ok(h)
 }

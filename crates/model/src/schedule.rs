@@ -57,12 +57,7 @@ impl StreamSchedule {
         for k in 0..wanted {
             let shift = (k / n) * n * period_ns;
             transmissions.extend(self.transmissions.iter().filter(|t| u64::from(t.instance) == k % n).map(|t| {
-                Transmission {
-                    instance: k as u32,
-                    start_ns: t.start_ns + shift,
-                    end_ns: t.end_ns + shift,
-                    ..t.clone()
-                }
+                Transmission { instance: k as u32, start_ns: t.start_ns + shift, end_ns: t.end_ns + shift, ..t.clone() }
             }));
         }
         StreamSchedule { transmissions, ..self.clone() }

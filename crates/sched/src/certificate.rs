@@ -14,9 +14,7 @@
 
 use std::collections::HashMap;
 
-use tsn_model::{
-    transmission_time_ns, Infeasibility, InfeasibilityReason, LinkId, NodeId, Problem, Stream,
-};
+use tsn_model::{transmission_time_ns, Infeasibility, InfeasibilityReason, LinkId, NodeId, Problem, Stream};
 
 use crate::routing::fastest_paths;
 
@@ -41,9 +39,8 @@ pub fn certify(problem: &Problem) -> Option<Infeasibility> {
     let mut certain: HashMap<LinkId, Vec<&Stream>> = HashMap::new();
 
     for s in &problem.streams {
-        let fixed_route = problem
-            .route(&s.id)
-            .or_else(|| problem.admitted.iter().find(|a| a.stream == s.id).map(|a| &a.route));
+        let fixed_route =
+            problem.route(&s.id).or_else(|| problem.admitted.iter().find(|a| a.stream == s.id).map(|a| &a.route));
         let mut used: Vec<LinkId> = Vec::new();
         match fixed_route {
             Some(route) => {
@@ -75,15 +72,13 @@ pub fn certify(problem: &Problem) -> Option<Infeasibility> {
                             stream: s.id.clone(),
                             listener: listener.clone(),
                         }),
-                        Some(p) if p.latency_ns > s.max_latency_ns => {
-                            reasons.push(InfeasibilityReason::LatencyBound {
-                                stream: s.id.clone(),
-                                listener: listener.clone(),
-                                hops: p.links.len() as u32,
-                                lower_bound_ns: p.latency_ns,
-                                max_latency_ns: s.max_latency_ns,
-                            })
-                        }
+                        Some(p) if p.latency_ns > s.max_latency_ns => reasons.push(InfeasibilityReason::LatencyBound {
+                            stream: s.id.clone(),
+                            listener: listener.clone(),
+                            hops: p.links.len() as u32,
+                            lower_bound_ns: p.latency_ns,
+                            max_latency_ns: s.max_latency_ns,
+                        }),
                         Some(_) => {}
                     }
                 }
@@ -128,7 +123,9 @@ pub fn certify(problem: &Problem) -> Option<Infeasibility> {
     }
     overloaded.sort();
     reasons.extend(
-        overloaded.into_iter().map(|(link, utilisation_ppm)| InfeasibilityReason::LinkUtilisation { link, utilisation_ppm }),
+        overloaded
+            .into_iter()
+            .map(|(link, utilisation_ppm)| InfeasibilityReason::LinkUtilisation { link, utilisation_ppm }),
     );
 
     if reasons.is_empty() {
@@ -252,7 +249,7 @@ mod tests {
     fn a_given_route_is_bounded_on_that_route() {
         let mut p = Problem::new(line(2), vec![stream("s", 500, 100_000, 16_000)], config());
         assert_eq!(certify(&p), None); // 3 hops: 12 + 4 = 16 µs
-        // A (silly) route that goes b0 → b1 → b0 → b1 → l is longer.
+                                       // A (silly) route that goes b0 → b1 → b0 → b1 → l is longer.
         let r = vec![
             LinkId::new("t", "b0"),
             LinkId::new("b0", "b1"),

@@ -55,8 +55,7 @@ use std::collections::{HashMap, HashSet};
 
 use thiserror::Error;
 use tsn_model::{
-    hyperperiod_ns, queue_traffic_class, transmission_time_ns, LinkId, Problem, Schedule,
-    StreamId, TRAFFIC_CLASSES,
+    hyperperiod_ns, queue_traffic_class, transmission_time_ns, LinkId, Problem, Schedule, StreamId, TRAFFIC_CLASSES,
 };
 
 /// Why no gate control list could be built for a port.
@@ -80,7 +79,9 @@ pub enum GclError {
         rate_bps: u64,
     },
     /// A transmission ends before it starts or is longer than the cycle.
-    #[error("port {port}: transmission of stream {stream} [{start_ns}, {end_ns}) does not fit a cycle of {cycle_ns} ns")]
+    #[error(
+        "port {port}: transmission of stream {stream} [{start_ns}, {end_ns}) does not fit a cycle of {cycle_ns} ns"
+    )]
     BadTransmission {
         /// The port.
         port: LinkId,
@@ -127,10 +128,7 @@ pub enum GclError {
 /// # Errors
 /// [`GclError`] when a port's transmissions overlap across classes, a transmission does not
 /// fit the cycle, a port is unknown, or a port's entry limit cannot be met.
-pub fn synthesize(
-    problem: &Problem,
-    schedule: &Schedule,
-) -> Result<Vec<tsn_model::GateControlList>, GclError> {
+pub fn synthesize(problem: &Problem, schedule: &Schedule) -> Result<Vec<tsn_model::GateControlList>, GclError> {
     let hyper = schedule.hyperperiod_ns;
     if hyper == 0 {
         return Err(GclError::ZeroHyperperiod);
@@ -148,16 +146,11 @@ pub fn synthesize(
                 prev_hop.insert(&w[1], &w[0]);
             }
         }
-        let by_key: HashMap<(&LinkId, u32, u32), (u64, u64)> = ss
-            .transmissions
-            .iter()
-            .map(|t| ((&t.link, t.instance, t.frame), (t.start_ns, t.end_ns)))
-            .collect();
+        let by_key: HashMap<(&LinkId, u32, u32), (u64, u64)> =
+            ss.transmissions.iter().map(|t| ((&t.link, t.instance, t.frame), (t.start_ns, t.end_ns))).collect();
         let period = problem.stream(&ss.stream).map(|s| s.period_ns).filter(|&p| p > 0);
         for t in &ss.transmissions {
-            let &li = link_index
-                .get(&t.link)
-                .ok_or_else(|| GclError::UnknownPort { port: t.link.clone() })?;
+            let &li = link_index.get(&t.link).ok_or_else(|| GclError::UnknownPort { port: t.link.clone() })?;
             if t.end_ns < t.start_ns {
                 return Err(GclError::BadTransmission {
                     port: t.link.clone(),
@@ -196,8 +189,7 @@ pub fn synthesize(
         let port = link.id();
         let txs = &ports[&li];
         let guard = transmission_time_ns(
-            u64::from(problem.config.best_effort_max_frame_size)
-                + u64::from(problem.config.wire_overhead_bytes),
+            u64::from(problem.config.best_effort_max_frame_size) + u64::from(problem.config.wire_overhead_bytes),
             link.rate_bps,
         )
         .ok_or_else(|| GclError::GuardBand { port: port.clone(), rate_bps: link.rate_bps })?;
@@ -245,8 +237,7 @@ fn port_cycle(txs: &[PortTx<'_>], periods: &HashSet<u64>, hyper: u64) -> u64 {
     }
     // Distinct occurrences within the hyperperiod; the pattern repeats with `c` exactly
     // when every occurrence reduced modulo `c` is found `hyper / c` times.
-    let distinct: HashSet<(u64, u64, u8)> =
-        txs.iter().map(|t| (t.start % hyper, t.end - t.start, t.class)).collect();
+    let distinct: HashSet<(u64, u64, u8)> = txs.iter().map(|t| (t.start % hyper, t.end - t.start, t.class)).collect();
     let mut reduced: HashMap<(u64, u64, u8), u64> = HashMap::new();
     for &(s, len, class) in &distinct {
         *reduced.entry((s % c, len, class)).or_default() += 1;
@@ -277,9 +268,8 @@ fn port_entries(
         let next = if i + 1 < n { windows[i + 1].start } else { windows[0].start + cycle };
         (windows[i].end, next)
     };
-    let candidates: Vec<usize> = (0..n)
-        .filter(|&i| windows[i].class == windows[(i + 1) % n].class && gap(i).1 > gap(i).0)
-        .collect();
+    let candidates: Vec<usize> =
+        (0..n).filter(|&i| windows[i].class == windows[(i + 1) % n].class && gap(i).1 > gap(i).0).collect();
     let waiting = waiting_by_class(txs, cycle);
     let (mut safe, unsafe_gaps): (Vec<usize>, Vec<usize>) = candidates.into_iter().partition(|&i| {
         let (a, b) = gap(i);
@@ -488,8 +478,8 @@ fn split(start: u64, len: u64, cycle: u64) -> Vec<(u64, u64)> {
 mod tests {
     use super::*;
     use tsn_model::{
-        GateControlList, Link, Node, NodeKind, Route, SchedulingConfig, StreamSchedule,
-        Stream, Topology, Transmission, SCHEDULE_FORMAT_VERSION,
+        GateControlList, Link, Node, NodeKind, Route, SchedulingConfig, Stream, StreamSchedule, Topology, Transmission,
+        SCHEDULE_FORMAT_VERSION,
     };
 
     /// 1542 wire bytes at 1 Gbit/s.
@@ -643,20 +633,14 @@ mod tests {
         assert_eq!(gcls.len(), 1);
         let g = gcl(&gcls, "a", "b");
         assert_eq!((g.base_time_ns, g.cycle_time_ns), (0, 1_000_000));
-        assert_eq!(
-            entries(g),
-            vec![(0x7f, 100_000 - GUARD), (0, GUARD), (0x80, 10_000), (0x7f, 1_000_000 - 110_000)]
-        );
+        assert_eq!(entries(g), vec![(0x7f, 100_000 - GUARD), (0, GUARD), (0x80, 10_000), (0x7f, 1_000_000 - 110_000)]);
     }
 
     #[test]
     fn gcl_window_crossing_the_cycle_end_and_times_beyond_the_hyperperiod() {
         let p = problem(&[("x", 1_000_000), ("y", 1_000_000)], 1024);
         // x crosses the end of the cycle; y is given one hyperperiod late.
-        let s = schedule(
-            1_000_000,
-            &[("x", &[(AB, 0, 995_000, 10_000, 0)]), ("y", &[(AB, 0, 1_500_000, 10_000, 1)])],
-        );
+        let s = schedule(1_000_000, &[("x", &[(AB, 0, 995_000, 10_000, 0)]), ("y", &[(AB, 0, 1_500_000, 10_000, 1)])]);
         let g = &run(&p, &s)[0];
         assert_eq!(
             entries(g),
@@ -694,10 +678,7 @@ mod tests {
     #[test]
     fn gcl_gap_shorter_than_the_guard_is_all_closed() {
         let p = problem(&[("x", 1_000_000), ("y", 1_000_000)], 1024);
-        let s = schedule(
-            1_000_000,
-            &[("x", &[(AB, 0, 100_000, 10_000, 0)]), ("y", &[(AB, 0, 115_000, 10_000, 1)])],
-        );
+        let s = schedule(1_000_000, &[("x", &[(AB, 0, 100_000, 10_000, 0)]), ("y", &[(AB, 0, 115_000, 10_000, 1)])]);
         let g = &run(&p, &s)[0];
         assert_eq!(
             entries(g),
@@ -792,15 +773,9 @@ mod tests {
     #[test]
     fn gcl_impossible_limit_is_an_error_naming_the_port() {
         let p = problem(&[("x", 1_000_000), ("y", 1_000_000)], 2);
-        let s = schedule(
-            1_000_000,
-            &[("x", &[(AB, 0, 100_000, 10_000, 0)]), ("y", &[(AB, 0, 500_000, 10_000, 1)])],
-        );
+        let s = schedule(1_000_000, &[("x", &[(AB, 0, 100_000, 10_000, 0)]), ("y", &[(AB, 0, 500_000, 10_000, 1)])]);
         let e = synthesize(&p, &s).unwrap_err();
-        assert_eq!(
-            e,
-            GclError::TooManyEntries { port: LinkId::new("a", "b"), needed: 7, allowed: 2, unsafe_gaps: 0 }
-        );
+        assert_eq!(e, GclError::TooManyEntries { port: LinkId::new("a", "b"), needed: 7, allowed: 2, unsafe_gaps: 0 });
         assert!(e.to_string().contains("(a, b)") && e.to_string().contains("needs 7 entries"), "{e}");
     }
 
@@ -844,10 +819,7 @@ mod tests {
     #[test]
     fn gcl_overlapping_classes_are_an_error() {
         let p = problem(&[("x", 1_000_000), ("y", 1_000_000)], 1024);
-        let s = schedule(
-            1_000_000,
-            &[("x", &[(AB, 0, 995_000, 10_000, 0)]), ("y", &[(AB, 0, 1_000, 10_000, 1)])],
-        );
+        let s = schedule(1_000_000, &[("x", &[(AB, 0, 995_000, 10_000, 0)]), ("y", &[(AB, 0, 1_000, 10_000, 1)])]);
         assert!(matches!(
             synthesize(&p, &s),
             Err(GclError::ConflictingWindows { first_class: 7, second_class: 6, at_ns: 1_000, .. })
@@ -870,8 +842,7 @@ mod tests {
             let periods = [250_000u64, 500_000, 1_000_000];
             let n = 1 + next(30) as usize;
             let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
-            let mut defs: Vec<(&str, u64)> =
-                names.iter().map(|nm| (nm.as_str(), periods[next(3) as usize])).collect();
+            let mut defs: Vec<(&str, u64)> = names.iter().map(|nm| (nm.as_str(), periods[next(3) as usize])).collect();
             // Keeps the problem's hyperperiod at 1 ms; it sends nothing.
             defs.push(("pad", 1_000_000));
             let mut p = problem(&defs, limit);
@@ -890,9 +861,8 @@ mod tests {
                 let len = (size + 42) * 8;
                 let slots = (period / 10_000) as usize;
                 let reps = 1_000_000 / period;
-                let free: Vec<usize> = (0..slots)
-                    .filter(|&sl| (0..reps).all(|k| !used[sl + (k * period / 10_000) as usize]))
-                    .collect();
+                let free: Vec<usize> =
+                    (0..slots).filter(|&sl| (0..reps).all(|k| !used[sl + (k * period / 10_000) as usize])).collect();
                 if free.is_empty() {
                     txs.push(Vec::new());
                     continue;
@@ -910,8 +880,7 @@ mod tests {
                         .collect(),
                 );
             }
-            let streams: Vec<(&str, &[Tx])> =
-                defs.iter().zip(&txs).map(|(&(nm, _), t)| (nm, t.as_slice())).collect();
+            let streams: Vec<(&str, &[Tx])> = defs.iter().zip(&txs).map(|(&(nm, _), t)| (nm, t.as_slice())).collect();
             let s = schedule(1_000_000, &streams);
             match synthesize(&p, &s) {
                 Ok(gcls) => {

@@ -83,12 +83,7 @@ pub fn schedule(inst: &Instance<'_>, opts: &HeuristicOptions) -> HeuristicResult
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&s| {
         let p = &ctx.prep[s];
-        (
-            inst.streams[s].period_ns,
-            p.laxity,
-            std::cmp::Reverse(inst.streams[s].hops[0].tx_ns),
-            s,
-        )
+        (inst.streams[s].period_ns, p.laxity, std::cmp::Reverse(inst.streams[s].hops[0].tx_ns), s)
     });
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut best: Option<(usize, usize, String)> = None;
@@ -101,11 +96,7 @@ pub fn schedule(inst: &Instance<'_>, opts: &HeuristicOptions) -> HeuristicResult
         placements.iter_mut().for_each(|p| *p = None);
         failed.clear();
         for &s in &order {
-            let start_at = if randomize && rng.below(4) == 0 {
-                Some(rng.next())
-            } else {
-                None
-            };
+            let start_at = if randomize && rng.below(4) == 0 { Some(rng.next()) } else { None };
             let res = match ctx.place_stream(&mut links, s, start_at) {
                 Err(_) if Instant::now() >= opts.deadline => Err(Fail::Deadline),
                 res => res,
@@ -122,10 +113,7 @@ pub fn schedule(inst: &Instance<'_>, opts: &HeuristicOptions) -> HeuristicResult
             }
         }
         if failed.is_empty() {
-            let out: Vec<StreamPlacement> = placements
-                .drain(..)
-                .map(|p| p.expect("every stream placed"))
-                .collect();
+            let out: Vec<StreamPlacement> = placements.drain(..).map(|p| p.expect("every stream placed")).collect();
             debug_assert_eq!(self_check(inst, &out, opts.no_wait), Ok(()));
             return HeuristicResult::Placed(out);
         }
@@ -216,11 +204,7 @@ struct BusyMask {
 
 impl BusyMask {
     fn new(period: u64) -> Self {
-        BusyMask {
-            period,
-            full: false,
-            ivs: Vec::new(),
-        }
+        BusyMask { period, full: false, ivs: Vec::new() }
     }
 
     /// Adds the occurrences of `r` as seen by a frame with this mask's period: a start `t`
@@ -313,14 +297,7 @@ impl LinkState {
 
     /// The lowest queue (below `queues`) in which `occ` meets no other frame's occupancy;
     /// otherwise the least shift of `occ` that could free a queue (`u64::MAX`: none).
-    fn pick_queue(
-        &self,
-        occ: &Periodic,
-        gidx: usize,
-        waits: bool,
-        queues: u8,
-        gcds: &[Vec<u64>],
-    ) -> Result<u8, u64> {
+    fn pick_queue(&self, occ: &Periodic, gidx: usize, waits: bool, queues: u8, gcds: &[Vec<u64>]) -> Result<u8, u64> {
         let nq = usize::from(queues.clamp(1, 8));
         let mut need = [0u64; 8];
         for r in &self.res {
@@ -377,17 +354,13 @@ impl<'a, 'p> Ctx<'a, 'p> {
         periods.dedup();
         // Then the periods of admitted reservations (the hyperperiod for `Instance::fixed`).
         let mut all_periods = periods.clone();
-        for p in std::iter::once(inst.hyperperiod_ns)
-            .chain(inst.fixed.iter().flatten().map(|r| r.wire.period))
-        {
+        for p in std::iter::once(inst.hyperperiod_ns).chain(inst.fixed.iter().flatten().map(|r| r.wire.period)) {
             if !all_periods.contains(&p) {
                 all_periods.push(p);
             }
         }
-        let gcds: Vec<Vec<u64>> = all_periods
-            .iter()
-            .map(|&a| all_periods.iter().map(|&b| gcd(a, b)).collect())
-            .collect();
+        let gcds: Vec<Vec<u64>> =
+            all_periods.iter().map(|&a| all_periods.iter().map(|&b| gcd(a, b)).collect()).collect();
         let mut prep = Vec::with_capacity(inst.streams.len());
         for (i, s) in inst.streams.iter().enumerate() {
             let n = s.hops.len();
@@ -416,18 +389,12 @@ impl<'a, 'p> Ctx<'a, 'p> {
                 }
             }
             if u64::from(s.frames) * s.hops[0].tx_ns > s.period_ns {
-                return Err((
-                    i,
-                    "its frames do not fit one period on the talker's link".into(),
-                ));
+                return Err((i, "its frames do not fit one period on the talker's link".into()));
             }
             if down[0] > s.max_latency_ns {
                 return Err((
                     i,
-                    format!(
-                        "needs at least {} ns on its route, max latency is {} ns",
-                        down[0], s.max_latency_ns
-                    ),
+                    format!("needs at least {} ns on its route, max latency is {} ns", down[0], s.max_latency_ns),
                 ));
             }
             if s.earliest_offset_ns > s.latest_offset_ns {
@@ -440,22 +407,11 @@ impl<'a, 'p> Ctx<'a, 'p> {
                 jitter: s.max_jitter_ns,
             });
         }
-        Ok(Ctx {
-            inst,
-            no_wait: opts.no_wait,
-            deadline: opts.deadline,
-            prep,
-            periods,
-            all_periods,
-            gcds,
-        })
+        Ok(Ctx { inst, no_wait: opts.no_wait, deadline: opts.deadline, prep, periods, all_periods, gcds })
     }
 
     fn gidx_of(&self, period: u64) -> usize {
-        self.all_periods
-            .iter()
-            .position(|&p| p == period)
-            .expect("every period is in the table")
+        self.all_periods.iter().position(|&p| p == period).expect("every period is in the table")
     }
 
     /// Link states holding the admitted streams' reservations.
@@ -471,32 +427,15 @@ impl<'a, 'p> Ctx<'a, 'p> {
             .iter()
             .map(|&u| LinkState {
                 res: Vec::new(),
-                masks: if u {
-                    self.periods.iter().map(|&p| BusyMask::new(p)).collect()
-                } else {
-                    Vec::new()
-                },
+                masks: if u { self.periods.iter().map(|&p| BusyMask::new(p)).collect() } else { Vec::new() },
             })
             .collect();
         for (l, fixed) in inst.fixed.iter().enumerate() {
             for r in fixed {
                 let gidx = self.gidx_of(r.wire.period);
-                let (wire, occ) = (
-                    r.wire,
-                    Periodic {
-                        period: r.wire.period,
-                        ..r.queue_occupancy
-                    },
-                );
+                let (wire, occ) = (r.wire, Periodic { period: r.wire.period, ..r.queue_occupancy });
                 links[l].push(
-                    Res {
-                        owner: r.stream,
-                        wire,
-                        occ,
-                        gidx,
-                        queue: r.queue,
-                        waits: occ.len > wire.len,
-                    },
+                    Res { owner: r.stream, wire, occ, gidx, queue: r.queue, waits: occ.len > wire.len },
                     &self.gcds,
                 );
             }
@@ -506,25 +445,14 @@ impl<'a, 'p> Ctx<'a, 'p> {
 
     /// Places every frame of stream `s` and commits its reservations to `links`.
     /// `start_at`, when given, picks a pseudo-random first offset to search from.
-    fn place_stream(
-        &self,
-        links: &mut [LinkState],
-        s: usize,
-        start_at: Option<u64>,
-    ) -> Result<StreamPlacement, Fail> {
+    fn place_stream(&self, links: &mut [LinkState], s: usize, start_at: Option<u64>) -> Result<StreamPlacement, Fail> {
         let st = &self.inst.streams[s];
         let tx0 = st.hops[0].tx_ns;
         let window = st.latest_offset_ns - st.earliest_offset_ns + 1;
         let mut lo = st.earliest_offset_ns + start_at.map_or(0, |r| r % window);
         let mut wrapped = start_at.is_none();
         let mut frames: Vec<Vec<HopPlacement>> = Vec::with_capacity(st.frames as usize);
-        let mut hp = vec![
-            HopPlacement {
-                start_ns: 0,
-                queue: 0
-            };
-            st.hops.len()
-        ];
+        let mut hp = vec![HopPlacement { start_ns: 0, queue: 0 }; st.hops.len()];
         let mut last_fail = Fail::Exhausted;
         for _ in 0..MAX_STREAM_ATTEMPTS {
             frames.clear();
@@ -535,13 +463,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
                     lo = st.earliest_offset_ns;
                     continue;
                 }
-                Err(f) => {
-                    return Err(if matches!(last_fail, Fail::Frames) {
-                        Fail::Frames
-                    } else {
-                        f
-                    })
-                }
+                Err(f) => return Err(if matches!(last_fail, Fail::Frames) { Fail::Frames } else { f }),
             }
             self.commit(links, s, &hp);
             frames.push(hp.clone());
@@ -599,25 +521,10 @@ impl<'a, 'p> Ctx<'a, 'p> {
                 Some(p) => (hp[p].start_ns + st.hops[p].tx_ns + hop.min_gap_ns).min(start),
                 None => start,
             };
-            let wire = Periodic {
-                start,
-                len: hop.tx_ns,
-                period: st.period_ns,
-            };
-            let occ = Periodic {
-                start: arrival,
-                len: start + hop.tx_ns - arrival,
-                period: st.period_ns,
-            };
+            let wire = Periodic { start, len: hop.tx_ns, period: st.period_ns };
+            let occ = Periodic { start: arrival, len: start + hop.tx_ns - arrival, period: st.period_ns };
             links[hop.link].push(
-                Res {
-                    owner: st.problem_index,
-                    wire,
-                    occ,
-                    gidx,
-                    queue: hp[h].queue,
-                    waits: arrival < start,
-                },
+                Res { owner: st.problem_index, wire, occ, gidx, queue: hp[h].queue, waits: arrival < start },
                 &self.gcds,
             );
         }
@@ -664,30 +571,15 @@ impl<'a, 'p> Ctx<'a, 'p> {
             }
             // Talker's link.
             let l0 = hops[0].link;
-            o = links[l0].masks[d]
-                .earliest(o, hops[0].tx_ns)
-                .ok_or(Fail::LinkFull(l0))?;
+            o = links[l0].masks[d].earliest(o, hops[0].tx_ns).ok_or(Fail::LinkFull(l0))?;
             if o > hi {
                 return Err(Fail::Exhausted);
             }
-            let wire = Periodic {
-                start: o,
-                len: hops[0].tx_ns,
-                period: p,
-            };
+            let wire = Periodic { start: o, len: hops[0].tx_ns, period: p };
             match links[l0].pick_queue(&wire, d, false, self.inst.links[l0].queues, &self.gcds) {
-                Ok(q) => {
-                    out[0] = HopPlacement {
-                        start_ns: o,
-                        queue: q,
-                    }
-                }
+                Ok(q) => out[0] = HopPlacement { start_ns: o, queue: q },
                 Err(need) => {
-                    o += if need == u64::MAX {
-                        fallback_step
-                    } else {
-                        need.max(1)
-                    };
+                    o += if need == u64::MAX { fallback_step } else { need.max(1) };
                     continue 'offsets;
                 }
             }
@@ -698,9 +590,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
                 let arrival = out[parent].start_ns + hops[parent].tx_ns + hop.min_gap_ns;
                 let latest = bound - prep.down[h];
                 let mask = &links[hop.link].masks[d];
-                let start = mask
-                    .earliest(arrival, hop.tx_ns)
-                    .ok_or(Fail::LinkFull(hop.link))?;
+                let start = mask.earliest(arrival, hop.tx_ns).ok_or(Fail::LinkFull(hop.link))?;
                 if self.no_wait {
                     if start > arrival {
                         // Every hop moves with the offset: skip to where this one clears.
@@ -715,24 +605,10 @@ impl<'a, 'p> Ctx<'a, 'p> {
                     o += fallback_step;
                     continue 'offsets;
                 }
-                let occ = Periodic {
-                    start: arrival,
-                    len: start + hop.tx_ns - arrival,
-                    period: p,
-                };
-                match links[hop.link].pick_queue(
-                    &occ,
-                    d,
-                    start > arrival,
-                    self.inst.links[hop.link].queues,
-                    &self.gcds,
-                ) {
-                    Ok(q) => {
-                        out[h] = HopPlacement {
-                            start_ns: start,
-                            queue: q,
-                        }
-                    }
+                let occ = Periodic { start: arrival, len: start + hop.tx_ns - arrival, period: p };
+                match links[hop.link].pick_queue(&occ, d, start > arrival, self.inst.links[hop.link].queues, &self.gcds)
+                {
+                    Ok(q) => out[h] = HopPlacement { start_ns: start, queue: q },
                     Err(need) => {
                         o += if need == u64::MAX || !self.no_wait {
                             fallback_step.min(need.max(1))
@@ -756,7 +632,9 @@ impl<'a, 'p> Ctx<'a, 'p> {
                 st.max_latency_ns
             ),
             Fail::Attempts => format!("gave up after {MAX_FRAME_ATTEMPTS} talker offsets in {window}"),
-            Fail::LinkFull(l) => format!("link {} has no room left for a frame with period {} ns", self.inst.links[*l].id, st.period_ns),
+            Fail::LinkFull(l) => {
+                format!("link {} has no room left for a frame with period {} ns", self.inst.links[*l].id, st.period_ns)
+            }
             Fail::Frames => format!("its {} frames per period do not all fit", st.frames),
             Fail::Deadline => "time limit reached".into(),
         }
@@ -785,28 +663,16 @@ impl XorShift {
 /// latency and jitter bounds, no overlap on any link (admitted frames included) and queue
 /// isolation between streams. A debugging aid and test oracle; the verifier of record is
 /// `tsn-check`.
-pub fn self_check(
-    inst: &Instance<'_>,
-    placements: &[StreamPlacement],
-    no_wait: bool,
-) -> Result<(), String> {
+pub fn self_check(inst: &Instance<'_>, placements: &[StreamPlacement], no_wait: bool) -> Result<(), String> {
     if placements.len() != inst.streams.len() {
-        return Err(format!(
-            "{} placements for {} streams",
-            placements.len(),
-            inst.streams.len()
-        ));
+        return Err(format!("{} placements for {} streams", placements.len(), inst.streams.len()));
     }
     // (owner problem index, new stream?, wire, occupancy, queue) per link.
     type Entry = (usize, bool, Periodic, Periodic, u8);
     let mut per_link: Vec<Vec<Entry>> = inst
         .fixed
         .iter()
-        .map(|f| {
-            f.iter()
-                .map(|r| (r.stream, false, r.wire, r.queue_occupancy, r.queue))
-                .collect()
-        })
+        .map(|f| f.iter().map(|r| (r.stream, false, r.wire, r.queue_occupancy, r.queue)).collect())
         .collect();
     for (i, (s, p)) in inst.streams.iter().zip(placements).enumerate() {
         let ctx = |m: String| format!("stream {}: {m}", s.id);
@@ -822,17 +688,11 @@ pub fn self_check(
                 return Err(ctx(format!("frame {f} leaves the talker after the period")));
             }
             if f > 0 && o < p.frames[f - 1][0].start_ns + s.hops[0].tx_ns {
-                return Err(ctx(format!(
-                    "frame {f} leaves the talker before frame {} ends",
-                    f - 1
-                )));
+                return Err(ctx(format!("frame {f} leaves the talker before frame {} ends", f - 1)));
             }
             for (h, hop) in s.hops.iter().enumerate() {
                 if hp[h].queue >= inst.links[hop.link].queues {
-                    return Err(ctx(format!(
-                        "queue {} out of range on hop {h}",
-                        hp[h].queue
-                    )));
+                    return Err(ctx(format!("queue {} out of range on hop {h}", hp[h].queue)));
                 }
                 if let Some(par) = hop.parent {
                     let arrival = hp[par].start_ns + s.hops[par].tx_ns + hop.min_gap_ns;
@@ -845,31 +705,18 @@ pub fn self_check(
                 }
             }
             for &leaf in &s.leaves {
-                let lat = hp[leaf].start_ns
-                    + s.hops[leaf].tx_ns
-                    + inst.links[s.hops[leaf].link].propagation_ns
-                    - o;
+                let lat = hp[leaf].start_ns + s.hops[leaf].tx_ns + inst.links[s.hops[leaf].link].propagation_ns - o;
                 if lat > s.max_latency_ns {
-                    return Err(ctx(format!(
-                        "frame {f} latency {lat} > {}",
-                        s.max_latency_ns
-                    )));
+                    return Err(ctx(format!("frame {f} latency {lat} > {}", s.max_latency_ns)));
                 }
             }
         }
         if let (Some(j), true) = (s.max_jitter_ns, p.frames.len() > 1) {
             for &leaf in &s.leaves {
-                let lats: Vec<u64> = p
-                    .frames
-                    .iter()
-                    .map(|hp| hp[leaf].start_ns - hp[0].start_ns)
-                    .collect();
-                let spread = lats.iter().max().copied().unwrap_or(0)
-                    - lats.iter().min().copied().unwrap_or(0);
+                let lats: Vec<u64> = p.frames.iter().map(|hp| hp[leaf].start_ns - hp[0].start_ns).collect();
+                let spread = lats.iter().max().copied().unwrap_or(0) - lats.iter().min().copied().unwrap_or(0);
                 if spread > j {
-                    return Err(ctx(format!(
-                        "latency varies by {spread} ns over its frames, jitter bound {j}"
-                    )));
+                    return Err(ctx(format!("latency varies by {spread} ns over its frames, jitter bound {j}")));
                 }
             }
         }
@@ -884,10 +731,7 @@ pub fn self_check(
                     continue;
                 }
                 if x.2.overlaps(&y.2) {
-                    return Err(format!(
-                        "link {}: transmissions {:?} and {:?} overlap",
-                        inst.links[l].id, x.2, y.2
-                    ));
+                    return Err(format!("link {}: transmissions {:?} and {:?} overlap", inst.links[l].id, x.2, y.2));
                 }
                 if x.4 == y.4 && x.3.overlaps(&y.3) {
                     return Err(format!(
@@ -906,9 +750,7 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    use tsn_model::{
-        Link, Node, NodeId, NodeKind, Problem, Route, SchedulingConfig, Stream, StreamId, Topology,
-    };
+    use tsn_model::{Link, Node, NodeId, NodeKind, Problem, Route, SchedulingConfig, Stream, StreamId, Topology};
 
     use super::*;
     use crate::routing;
@@ -932,15 +774,9 @@ mod tests {
             }
         };
         for b in 0..bridges {
-            nodes.push(Node {
-                id: NodeId(format!("b{b}")),
-                kind: NodeKind::Bridge,
-            });
+            nodes.push(Node { id: NodeId(format!("b{b}")), kind: NodeKind::Bridge });
             for k in 0..stations {
-                nodes.push(Node {
-                    id: NodeId(format!("e{b}_{k}")),
-                    kind: NodeKind::EndStation,
-                });
+                nodes.push(Node { id: NodeId(format!("e{b}_{k}")), kind: NodeKind::EndStation });
                 cable(format!("e{b}_{k}"), format!("b{b}"));
             }
         }
@@ -977,22 +813,14 @@ mod tests {
     fn run(problem: &Problem, no_wait: bool) -> (Instance<'_>, HeuristicResult) {
         problem.validate().expect("valid problem");
         let inst = Instance::new(problem, &routes(problem)).expect("instance");
-        let res = schedule(
-            &inst,
-            &HeuristicOptions {
-                no_wait,
-                deadline: Instant::now() + Duration::from_secs(20),
-            },
-        );
+        let res = schedule(&inst, &HeuristicOptions { no_wait, deadline: Instant::now() + Duration::from_secs(20) });
         (inst, res)
     }
 
     /// Every accepted schedule passes our own checker and the independent verifier.
     fn placed(problem: &Problem, no_wait: bool) -> (Instance<'_>, Vec<StreamPlacement>) {
         let (inst, res) = run(problem, no_wait);
-        let HeuristicResult::Placed(p) = res else {
-            panic!("not placed: {res:?}")
-        };
+        let HeuristicResult::Placed(p) = res else { panic!("not placed: {res:?}") };
         assert_eq!(self_check(&inst, &p, no_wait), Ok(()));
         let schedule = inst.expand(&p);
         let report = tsn_check::verify(problem, &schedule);
@@ -1019,13 +847,7 @@ mod tests {
     fn ring_and_multicast() {
         let topo = network(5, 2, true, 8);
         let mut streams = vec![
-            stream(
-                "m",
-                "e0_0",
-                &["e2_0", "e3_1", "e4_0", "e1_1"],
-                250_000,
-                1200,
-            ),
+            stream("m", "e0_0", &["e2_0", "e3_1", "e4_0", "e1_1"], 250_000, 1200),
             stream("u", "e2_1", &["e0_1"], 125_000, 300),
             stream("v", "e4_1", &["e1_0"], 500_000, 1500),
         ];
@@ -1040,11 +862,7 @@ mod tests {
         }
         let problem = Problem::new(topo, streams, SchedulingConfig::default());
         let (inst, p) = placed(&problem, false);
-        let m = inst
-            .streams
-            .iter()
-            .position(|s| s.id.0 == "m")
-            .expect("stream m");
+        let m = inst.streams.iter().position(|s| s.id.0 == "m").expect("stream m");
         assert_eq!(inst.streams[m].leaves.len(), 4);
         assert!(inst.worst_latency(m, &p[m]) <= 250_000);
         placed(&problem, true);
@@ -1055,13 +873,7 @@ mod tests {
         let topo = network(3, 3, false, 8);
         let streams: Vec<Stream> = (0..9)
             .map(|k| {
-                stream(
-                    &format!("s{k}"),
-                    &format!("e0_{}", k % 3),
-                    &[&format!("e2_{}", (k / 3) % 3)],
-                    100_000,
-                    1000,
-                )
+                stream(&format!("s{k}"), &format!("e0_{}", k % 3), &[&format!("e2_{}", (k / 3) % 3)], 100_000, 1000)
             })
             .collect();
         let problem = Problem::new(topo, streams, SchedulingConfig::default());
@@ -1070,10 +882,7 @@ mod tests {
             for hp in &pl.frames {
                 for (h, hop) in s.hops.iter().enumerate() {
                     if let Some(par) = hop.parent {
-                        assert_eq!(
-                            hp[h].start_ns,
-                            hp[par].start_ns + s.hops[par].tx_ns + hop.min_gap_ns
-                        );
+                        assert_eq!(hp[h].start_ns, hp[par].start_ns + s.hops[par].tx_ns + hop.min_gap_ns);
                     }
                 }
             }
@@ -1089,67 +898,38 @@ mod tests {
             latest_offset_ns: Some(0),
             ..stream(id, talker, &["e0_2"], 100_000, 1000)
         };
-        let problem = Problem::new(
-            topo,
-            vec![pinned("a", "e0_0"), pinned("b", "e0_1")],
-            SchedulingConfig::default(),
-        );
+        let problem = Problem::new(topo, vec![pinned("a", "e0_0"), pinned("b", "e0_1")], SchedulingConfig::default());
         let (_, p) = placed(&problem, false);
-        let waited = p
-            .iter()
-            .any(|pl| pl.frames[0][1].start_ns > pl.frames[0][0].start_ns + 8_336 + 1_100);
+        let waited = p.iter().any(|pl| pl.frames[0][1].start_ns > pl.frames[0][0].start_ns + 8_336 + 1_100);
         assert!(waited, "{p:?}");
-        assert!(matches!(
-            run(&problem, true).1,
-            HeuristicResult::Failed { .. }
-        ));
+        assert!(matches!(run(&problem, true).1, HeuristicResult::Failed { .. }));
     }
 
     #[test]
     fn impossible_problems_fail() {
         // Two streams of one talker both pinned to offset 0 on the same first link.
         let topo = network(1, 2, false, 8);
-        let pinned = |id: &str| Stream {
-            latest_offset_ns: Some(0),
-            ..stream(id, "e0_0", &["e0_1"], 100_000, 1000)
-        };
-        let problem = Problem::new(
-            topo.clone(),
-            vec![pinned("a"), pinned("b")],
-            SchedulingConfig::default(),
-        );
+        let pinned = |id: &str| Stream { latest_offset_ns: Some(0), ..stream(id, "e0_0", &["e0_1"], 100_000, 1000) };
+        let problem = Problem::new(topo.clone(), vec![pinned("a"), pinned("b")], SchedulingConfig::default());
         match run(&problem, false).1 {
             HeuristicResult::Failed { reason, .. } => assert!(!reason.is_empty()),
             other => panic!("expected a failure, got {other:?}"),
         }
         // A latency bound below what the route needs.
-        let tight = Stream {
-            max_latency_ns: 5_000,
-            ..stream("t", "e0_0", &["e0_1"], 100_000, 1000)
-        };
+        let tight = Stream { max_latency_ns: 5_000, ..stream("t", "e0_0", &["e0_1"], 100_000, 1000) };
         let problem = Problem::new(topo.clone(), vec![tight], SchedulingConfig::default());
-        assert!(matches!(
-            run(&problem, true).1,
-            HeuristicResult::Failed { stream: 0, .. }
-        ));
+        assert!(matches!(run(&problem, true).1, HeuristicResult::Failed { stream: 0, .. }));
         // More traffic than a link carries.
-        let streams: Vec<Stream> = (0..12)
-            .map(|k| stream(&format!("s{k}"), "e0_0", &["e0_1"], 100_000, 1000))
-            .collect();
+        let streams: Vec<Stream> =
+            (0..12).map(|k| stream(&format!("s{k}"), "e0_0", &["e0_1"], 100_000, 1000)).collect();
         let problem = Problem::new(topo, streams, SchedulingConfig::default());
-        assert!(matches!(
-            run(&problem, false).1,
-            HeuristicResult::Failed { .. }
-        ));
+        assert!(matches!(run(&problem, false).1, HeuristicResult::Failed { .. }));
     }
 
     #[test]
     fn admitted_streams_keep_their_slots() {
         let topo = network(3, 2, true, 8);
-        let first = vec![
-            stream("a", "e0_0", &["e2_0"], 100_000, 1500),
-            stream("b", "e1_0", &["e2_1"], 200_000, 800),
-        ];
+        let first = vec![stream("a", "e0_0", &["e2_0"], 100_000, 1500), stream("b", "e1_0", &["e2_1"], 200_000, 800)];
         let problem = Problem::new(topo.clone(), first.clone(), SchedulingConfig::default());
         let (inst, p) = placed(&problem, false);
         let admitted = inst.expand(&p).streams;
@@ -1188,11 +968,7 @@ mod tests {
         ];
         let problem = Problem::new(topo, streams, SchedulingConfig::default());
         let (inst, p) = placed(&problem, false);
-        let i = inst
-            .streams
-            .iter()
-            .position(|s| s.id.0 == "i")
-            .expect("stream i");
+        let i = inst.streams.iter().position(|s| s.id.0 == "i").expect("stream i");
         assert!((50_000..=60_000).contains(&p[i].frames[0][0].start_ns));
         placed(&problem, true);
     }
@@ -1209,8 +985,7 @@ mod tests {
             let n = 3 + rng.below(12) as usize;
             let streams: Vec<Stream> = (0..n)
                 .map(|k| {
-                    let es =
-                        |r: &mut XorShift| format!("e{}_{}", r.below(bridges as u64), r.below(2));
+                    let es = |r: &mut XorShift| format!("e{}_{}", r.below(bridges as u64), r.below(2));
                     let talker = es(&mut rng);
                     let mut listener = es(&mut rng);
                     while listener == talker {
@@ -1220,28 +995,15 @@ mod tests {
                     Stream {
                         frames_per_period: 1 + (rng.below(4) == 0) as u32,
                         max_latency_ns: period / (1 + rng.below(3)),
-                        max_jitter_ns: if rng.below(2) == 0 {
-                            Some(rng.below(20_000))
-                        } else {
-                            None
-                        },
-                        ..stream(
-                            &format!("s{k}"),
-                            &talker,
-                            &[&listener],
-                            period,
-                            64 + rng.below(1400) as u32,
-                        )
+                        max_jitter_ns: if rng.below(2) == 0 { Some(rng.below(20_000)) } else { None },
+                        ..stream(&format!("s{k}"), &talker, &[&listener], period, 64 + rng.below(1400) as u32)
                     }
                 })
                 .collect();
             let problem = Problem::new(
                 topo,
                 streams,
-                SchedulingConfig {
-                    sync_error_ns: 50 * (case % 2),
-                    ..SchedulingConfig::default()
-                },
+                SchedulingConfig { sync_error_ns: 50 * (case % 2), ..SchedulingConfig::default() },
             );
             for no_wait in [false, true] {
                 let (inst, res) = run(&problem, no_wait);
@@ -1258,16 +1020,9 @@ mod tests {
                 again.admitted = schedule.streams[..n / 2].to_vec();
                 let (inst2, res2) = run(&again, no_wait);
                 if let HeuristicResult::Placed(p2) = res2 {
-                    assert_eq!(
-                        self_check(&inst2, &p2, no_wait),
-                        Ok(()),
-                        "case {case} admitted"
-                    );
+                    assert_eq!(self_check(&inst2, &p2, no_wait), Ok(()), "case {case} admitted");
                     let report = tsn_check::verify(&again, &inst2.expand(&p2));
-                    assert!(
-                        report.is_ok(),
-                        "case {case} no_wait {no_wait} admitted: {report}"
-                    );
+                    assert!(report.is_ok(), "case {case} no_wait {no_wait} admitted: {report}");
                 }
             }
         }
@@ -1277,30 +1032,9 @@ mod tests {
     #[test]
     fn busy_mask_finds_the_earliest_gap() {
         let mut m = BusyMask::new(100);
-        m.add(
-            &Periodic {
-                start: 10,
-                len: 10,
-                period: 100,
-            },
-            100,
-        );
-        m.add(
-            &Periodic {
-                start: 95,
-                len: 10,
-                period: 100,
-            },
-            100,
-        ); // wraps to [95,100) ∪ [0,5)
-        m.add(
-            &Periodic {
-                start: 30,
-                len: 5,
-                period: 50,
-            },
-            50,
-        ); // [30,35) and [80,85)
+        m.add(&Periodic { start: 10, len: 10, period: 100 }, 100);
+        m.add(&Periodic { start: 95, len: 10, period: 100 }, 100); // wraps to [95,100) ∪ [0,5)
+        m.add(&Periodic { start: 30, len: 5, period: 50 }, 50); // [30,35) and [80,85)
         assert_eq!(m.earliest(0, 5), Some(5));
         assert_eq!(m.earliest(0, 6), Some(20));
         assert_eq!(m.earliest(21, 10), Some(35));
@@ -1310,30 +1044,14 @@ mod tests {
         assert_eq!(m.earliest(0, 60), None);
         // Against brute force with Periodic::overlaps.
         let rs = [
-            Periodic {
-                start: 10,
-                len: 10,
-                period: 100,
-            },
-            Periodic {
-                start: 95,
-                len: 10,
-                period: 100,
-            },
-            Periodic {
-                start: 30,
-                len: 5,
-                period: 50,
-            },
+            Periodic { start: 10, len: 10, period: 100 },
+            Periodic { start: 95, len: 10, period: 100 },
+            Periodic { start: 30, len: 5, period: 50 },
         ];
         for tx in 1..30 {
             for t0 in 0..200 {
                 let brute = (t0..t0 + 100).find(|&t| {
-                    let me = Periodic {
-                        start: t,
-                        len: tx,
-                        period: 100,
-                    };
+                    let me = Periodic { start: t, len: tx, period: 100 };
                     rs.iter().all(|r| !me.overlaps(r))
                 });
                 assert_eq!(m.earliest(t0, tx), brute, "t0 {t0} tx {tx}");

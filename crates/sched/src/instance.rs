@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use tsn_model::{
-    transmission_time_ns, LinkId, ModelError, Problem, Route, Schedule, StreamId,
-    StreamSchedule, Transmission, SCHEDULE_FORMAT_VERSION,
+    transmission_time_ns, LinkId, ModelError, Problem, Route, Schedule, StreamId, StreamSchedule, Transmission,
+    SCHEDULE_FORMAT_VERSION,
 };
 
 /// A link of the problem by index, with what schedulers need of it.
@@ -188,8 +188,7 @@ impl<'p> Instance<'p> {
             .collect();
         let overhead = u64::from(problem.config.wire_overhead_bytes);
         let sync = problem.config.sync_error_ns;
-        let admitted: HashMap<&StreamId, &StreamSchedule> =
-            problem.admitted.iter().map(|a| (&a.stream, a)).collect();
+        let admitted: HashMap<&StreamId, &StreamSchedule> = problem.admitted.iter().map(|a| (&a.stream, a)).collect();
 
         let mut streams = Vec::new();
         for (problem_index, s) in problem.streams.iter().enumerate() {
@@ -197,10 +196,8 @@ impl<'p> Instance<'p> {
                 continue;
             }
             let ctx = || format!("stream {}", s.id);
-            let route = routes.get(&s.id).ok_or_else(|| ModelError::Invalid {
-                context: ctx(),
-                message: "no route".into(),
-            })?;
+            let route =
+                routes.get(&s.id).ok_or_else(|| ModelError::Invalid { context: ctx(), message: "no route".into() })?;
             let mut hops: Vec<Hop> = Vec::new();
             let mut hop_of: HashMap<&LinkId, usize> = HashMap::new();
             let mut leaves = Vec::new();
@@ -218,10 +215,9 @@ impl<'p> Instance<'p> {
                             h
                         }
                         None => {
-                            let &li = link_index.get(lid).ok_or_else(|| ModelError::UnknownLink {
-                                context: ctx(),
-                                link: lid.to_string(),
-                            })?;
+                            let &li = link_index
+                                .get(lid)
+                                .ok_or_else(|| ModelError::UnknownLink { context: ctx(), link: lid.to_string() })?;
                             let link = &links[li];
                             let tx = transmission_time_ns(u64::from(s.max_frame_size) + overhead, link.rate_bps)
                                 .ok_or_else(|| ModelError::Invalid {
@@ -239,10 +235,8 @@ impl<'p> Instance<'p> {
                     };
                     parent = Some(h);
                 }
-                leaves.push(parent.ok_or_else(|| ModelError::Invalid {
-                    context: ctx(),
-                    message: "empty path".into(),
-                })?);
+                leaves
+                    .push(parent.ok_or_else(|| ModelError::Invalid { context: ctx(), message: "empty path".into() })?);
             }
             streams.push(StreamInfo {
                 problem_index,
@@ -294,11 +288,7 @@ impl<'p> Instance<'p> {
                 fixed[li].push(Reservation {
                     stream: owner,
                     wire: Periodic { start: t.start_ns, len: t.end_ns - t.start_ns, period: hyperperiod_ns },
-                    queue_occupancy: Periodic {
-                        start: arrival,
-                        len: t.end_ns - arrival,
-                        period: hyperperiod_ns,
-                    },
+                    queue_occupancy: Periodic { start: arrival, len: t.end_ns - arrival, period: hyperperiod_ns },
                     queue: t.queue,
                 });
             }

@@ -155,32 +155,28 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
     let routes = routing::routes(problem);
     let instance = Instance::new(problem, &routes)?;
 
-    let finish = |status: SolveStatus, placements: Vec<crate::instance::StreamPlacement>, algorithm: String, detail: String| {
-        let mut schedule = instance.expand(&placements);
-        schedule.gcls = gcl::synthesize(problem, &schedule).map_err(|e| SchedError::Unverified {
-            algorithm: algorithm.clone(),
-            violations: format!("GCL synthesis: {e}"),
-        })?;
-        let verdict = tsn_check::verify(problem, &schedule);
-        if !verdict.is_ok() {
-            return Err(SchedError::Unverified { algorithm, violations: verdict.to_string() });
-        }
-        Ok(SolveOutcome {
-            status,
-            schedule: Some(schedule),
-            infeasibility: None,
-            algorithm,
-            elapsed: started.elapsed(),
-            detail,
-        })
-    };
-    let no_schedule = |status: SolveStatus, algorithm: String, detail: String, infeasibility: Option<Infeasibility>| SolveOutcome {
-        status,
-        schedule: None,
-        infeasibility,
-        algorithm,
-        elapsed: started.elapsed(),
-        detail,
+    let finish =
+        |status: SolveStatus, placements: Vec<crate::instance::StreamPlacement>, algorithm: String, detail: String| {
+            let mut schedule = instance.expand(&placements);
+            schedule.gcls = gcl::synthesize(problem, &schedule).map_err(|e| SchedError::Unverified {
+                algorithm: algorithm.clone(),
+                violations: format!("GCL synthesis: {e}"),
+            })?;
+            let verdict = tsn_check::verify(problem, &schedule);
+            if !verdict.is_ok() {
+                return Err(SchedError::Unverified { algorithm, violations: verdict.to_string() });
+            }
+            Ok(SolveOutcome {
+                status,
+                schedule: Some(schedule),
+                infeasibility: None,
+                algorithm,
+                elapsed: started.elapsed(),
+                detail,
+            })
+        };
+    let no_schedule = |status: SolveStatus, algorithm: String, detail: String, infeasibility: Option<Infeasibility>| {
+        SolveOutcome { status, schedule: None, infeasibility, algorithm, elapsed: started.elapsed(), detail }
     };
 
     let run_heuristic = |no_wait: bool| {
@@ -197,10 +193,15 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
                 HeuristicResult::Failed { stream, reason } => Ok(no_schedule(
                     SolveStatus::Timeout,
                     name,
-                    format!("heuristic could not place stream {}: {reason} (not a proof of infeasibility)", instance.streams[stream].id),
+                    format!(
+                        "heuristic could not place stream {}: {reason} (not a proof of infeasibility)",
+                        instance.streams[stream].id
+                    ),
                     None,
                 )),
-                HeuristicResult::TimedOut => Ok(no_schedule(SolveStatus::Timeout, name, "time limit reached".into(), None)),
+                HeuristicResult::TimedOut => {
+                    Ok(no_schedule(SolveStatus::Timeout, name, "time limit reached".into(), None))
+                }
             }
         }
         #[cfg(feature = "ilp")]
@@ -231,7 +232,9 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
             .map_err(SchedError::Solver)?;
             match out.status {
                 SolveStatus::Optimal | SolveStatus::Feasible => {
-                    let placements = out.placements.ok_or_else(|| SchedError::Solver("solver reported a solution but returned none".into()))?;
+                    let placements = out
+                        .placements
+                        .ok_or_else(|| SchedError::Solver("solver reported a solution but returned none".into()))?;
                     finish(out.status, placements, name, out.detail)
                 }
                 SolveStatus::Infeasible => Ok(no_schedule(
@@ -247,7 +250,12 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
                 SolveStatus::Timeout => {
                     // The heuristic's schedule is still a valid answer when it has one.
                     if let HeuristicResult::Placed(p) = warm {
-                        return finish(SolveStatus::Feasible, p, "heuristic".into(), format!("ILP timed out; {}", out.detail));
+                        return finish(
+                            SolveStatus::Feasible,
+                            p,
+                            "heuristic".into(),
+                            format!("ILP timed out; {}", out.detail),
+                        );
                     }
                     Ok(no_schedule(SolveStatus::Timeout, name, out.detail, None))
                 }
@@ -266,7 +274,9 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
                     format!("heuristic could not place stream {}: {reason}", instance.streams[stream].id),
                     None,
                 )),
-                HeuristicResult::TimedOut => Ok(no_schedule(SolveStatus::Timeout, "heuristic".into(), "time limit reached".into(), None)),
+                HeuristicResult::TimedOut => {
+                    Ok(no_schedule(SolveStatus::Timeout, "heuristic".into(), "time limit reached".into(), None))
+                }
             }
         }
     }

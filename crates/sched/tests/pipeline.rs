@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use tsn_model::{
-    InfeasibilityReason, Link, Node, NodeId, NodeKind, Problem, SchedulingConfig, SolveStatus, Stream,
-    StreamId, Topology,
+    InfeasibilityReason, Link, Node, NodeId, NodeKind, Problem, SchedulingConfig, SolveStatus, Stream, StreamId,
+    Topology,
 };
 use tsn_sched::{solve, Algorithm, Objective, SolveOptions};
 

@@ -16,8 +16,7 @@
 //! bound, and the whole period as talker offset window.
 
 use tsn_model::{
-    Link, Node, NodeId, NodeKind, Problem, SchedulingConfig, Stream, StreamId, Topology,
-    DEFAULT_WIRE_OVERHEAD_BYTES,
+    Link, Node, NodeId, NodeKind, Problem, SchedulingConfig, Stream, StreamId, Topology, DEFAULT_WIRE_OVERHEAD_BYTES,
 };
 
 /// The SplitMix64 generator (Steele, Lea & Flood 2014): tiny, fast, and good enough for
@@ -158,7 +157,15 @@ fn end_stations(t: &Topology) -> Vec<NodeId> {
     t.nodes.iter().filter(|n| n.kind == NodeKind::EndStation).map(|n| n.id.clone()).collect()
 }
 
-fn stream(id: String, talker: &NodeId, listener: &NodeId, period_ns: u64, frames: u32, size: u32, latency_ns: u64) -> Stream {
+fn stream(
+    id: String,
+    talker: &NodeId,
+    listener: &NodeId,
+    period_ns: u64,
+    frames: u32,
+    size: u32,
+    latency_ns: u64,
+) -> Stream {
     Stream {
         id: StreamId(id),
         talker: talker.clone(),

@@ -356,7 +356,18 @@ impl Row {
     fn header() -> String {
         format!(
             "{:<10} {:<8} {:<18} {:>5} {:>7} {:>7} {:>8} {:>6} {:>11} {:>10} {:>10} {:>10}",
-            "suite", "group", "algorithm", "inst", "solved", "infeas", "timeout", "error", "verify-fail", "median_ms", "min_ms", "max_ms"
+            "suite",
+            "group",
+            "algorithm",
+            "inst",
+            "solved",
+            "infeas",
+            "timeout",
+            "error",
+            "verify-fail",
+            "median_ms",
+            "min_ms",
+            "max_ms"
         )
     }
 
@@ -417,10 +428,7 @@ fn print_comparison(groups: &Groups, results: &HashMap<(String, usize), Vec<Inst
     println!();
     println!("{:<8} {:>12} {:>22} {:>22}", "group", "both solved", "ilp/heuristic median", "ilp/heuristic min..max");
     for (group, _) in groups {
-        let (Some(h), Some(i)) = (
-            results.get(&(group.clone(), 0)),
-            results.get(&(group.clone(), 1)),
-        ) else {
+        let (Some(h), Some(i)) = (results.get(&(group.clone(), 0)), results.get(&(group.clone(), 1))) else {
             continue;
         };
         let mut ratios: Vec<f64> = h

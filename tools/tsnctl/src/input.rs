@@ -18,16 +18,8 @@ pub fn load_problem(input: &InputArgs) -> Result<Problem> {
     if let Some(path) = &input.problem {
         return json::read_problem(&read_file(path)?).map_err(|e| located(path, e));
     }
-    let (task, topo) = match (
-        &input.tsnkit,
-        &input.id,
-        &input.tsnkit_task,
-        &input.tsnkit_topo,
-    ) {
-        (Some(dir), Some(id), _, _) => (
-            dir.join(format!("{id}_task.csv")),
-            dir.join(format!("{id}_topo.csv")),
-        ),
+    let (task, topo) = match (&input.tsnkit, &input.id, &input.tsnkit_task, &input.tsnkit_topo) {
+        (Some(dir), Some(id), _, _) => (dir.join(format!("{id}_task.csv")), dir.join(format!("{id}_topo.csv"))),
         (_, _, Some(task), Some(topo)) => (task.clone(), topo.clone()),
         _ => {
             anyhow::bail!("give --problem, --tsnkit-task with --tsnkit-topo, or --tsnkit with --id")
@@ -35,19 +27,12 @@ pub fn load_problem(input: &InputArgs) -> Result<Problem> {
     };
     let (task_text, topo_text) = (read_file(&task)?, read_file(&topo)?);
     let mut problem = tsnkit::read_instance(&task_text, &topo_text).map_err(|e| {
-        let path = if e.file == FileKind::TsnkitTopo {
-            &topo
-        } else {
-            &task
-        };
+        let path = if e.file == FileKind::TsnkitTopo { &topo } else { &task };
         located(path, e)
     })?;
     if let Some(routes) = &input.tsnkit_routes {
-        problem.routes =
-            tsnkit::read_routes(&read_file(routes)?, &problem).map_err(|e| located(routes, e))?;
-        problem
-            .validate()
-            .with_context(|| format!("{}: the routes do not fit the problem", routes.display()))?;
+        problem.routes = tsnkit::read_routes(&read_file(routes)?, &problem).map_err(|e| located(routes, e))?;
+        problem.validate().with_context(|| format!("{}: the routes do not fit the problem", routes.display()))?;
     }
     Ok(problem)
 }

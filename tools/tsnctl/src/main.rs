@@ -16,9 +16,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Schedule(ScheduleCommand::Solve(args)) => schedule_cmd::solve(args),
         Command::Schedule(ScheduleCommand::Check(args)) => schedule_cmd::check(args),
-        Command::Bench(BenchCommand::Schedule(args)) => {
-            bench::run(args).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Bench(BenchCommand::Schedule(args)) => bench::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

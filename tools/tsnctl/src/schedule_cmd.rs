@@ -38,12 +38,7 @@ pub fn solve(args: &SolveArgs) -> Result<ExitCode> {
             *ph = p.phase;
         }
         if show_progress {
-            eprintln!(
-                "[{:>6.1} s] {}: {}",
-                p.elapsed.as_secs_f64(),
-                p.phase,
-                p.message
-            );
+            eprintln!("[{:>6.1} s] {}: {}", p.elapsed.as_secs_f64(), p.phase, p.message);
         }
     };
     let options = SolveOptions {
@@ -70,10 +65,7 @@ pub fn solve(args: &SolveArgs) -> Result<ExitCode> {
             scope.spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
                     let ph = phase.lock().map(|p| *p).unwrap_or("?");
-                    eprintln!(
-                        "[{:>6.1} s] still solving ({ph})",
-                        started.elapsed().as_secs_f64()
-                    );
+                    eprintln!("[{:>6.1} s] still solving ({ph})", started.elapsed().as_secs_f64());
                 }
             });
         }
@@ -103,10 +95,7 @@ pub fn solve(args: &SolveArgs) -> Result<ExitCode> {
     match outcome.status {
         SolveStatus::Optimal | SolveStatus::Feasible => {
             let Some(schedule) = &outcome.schedule else {
-                println!(
-                    "{head} error: the solver reported {} without a schedule",
-                    outcome.status
-                );
+                println!("{head} error: the solver reported {} without a schedule", outcome.status);
                 return Ok(ExitCode::from(EXIT_ERROR));
             };
             let report = tsn_check::verify(&problem, schedule);
@@ -118,10 +107,7 @@ pub fn solve(args: &SolveArgs) -> Result<ExitCode> {
                 }
                 Ok(ExitCode::from(EXIT_OK))
             } else {
-                println!(
-                    "{head} NOT VERIFIED: {} violations",
-                    report.violations.len()
-                );
+                println!("{head} NOT VERIFIED: {} violations", report.violations.len());
                 for v in &report.violations {
                     println!("  violation: {v}");
                 }
@@ -155,14 +141,10 @@ fn write_outputs(args: &SolveArgs, problem: &Problem, schedule: &Schedule) -> Re
     if let Some(dir) = &args.tsnkit_out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let out = tsnkit::write_outputs(problem, schedule);
-        for (name, text) in [
-            ("GCL.csv", &out.gcl_csv),
-            ("OFFSET.csv", &out.offset_csv),
-            ("ROUTE.csv", &out.route_csv),
-        ] {
+        for (name, text) in [("GCL.csv", &out.gcl_csv), ("OFFSET.csv", &out.offset_csv), ("ROUTE.csv", &out.route_csv)]
+        {
             let path = dir.join(name);
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
     Ok(())
@@ -184,11 +166,7 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         );
         Ok(ExitCode::from(EXIT_OK))
     } else {
-        println!(
-            "{}: {} violations",
-            args.schedule.display(),
-            report.violations.len()
-        );
+        println!("{}: {} violations", args.schedule.display(), report.violations.len());
         for v in &report.violations {
             println!("  violation: {v}");
         }

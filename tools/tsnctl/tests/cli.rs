@@ -4,26 +4,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
 
 /// A fresh scratch folder for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("tsnctl-cli")
-        .join(test);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsnctl-cli").join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn tsnctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tsnctl"))
-        .args(args)
-        .output()
-        .expect("tsnctl runs")
+    Command::new(env!("CARGO_BIN_EXE_tsnctl")).args(args).output().expect("tsnctl runs")
 }
 
 fn code(out: &Output) -> i32 {
@@ -31,11 +24,7 @@ fn code(out: &Output) -> i32 {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 fn s(p: &Path) -> &str {
@@ -64,11 +53,7 @@ fn feasible_tsnkit_pair_solves_writes_and_rechecks() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 1, "{}", text(&out));
-    assert!(
-        stdout.contains("verified") && stdout.contains("streams=5"),
-        "{}",
-        text(&out)
-    );
+    assert!(stdout.contains("verified") && stdout.contains("streams=5"), "{}", text(&out));
 
     let gcl = std::fs::read_to_string(csv_dir.join("GCL.csv")).unwrap();
     assert!(gcl.starts_with("link,queue,start,end,cycle\n"), "{gcl}");
@@ -77,27 +62,11 @@ fn feasible_tsnkit_pair_solves_writes_and_rechecks() {
     // Streams 0 and 3 have 2 instances in the 1 ms hyperperiod, the others 1.
     assert_eq!(offset.lines().count(), 1 + 2 + 1 + 1 + 2 + 1, "{offset}");
     let route = std::fs::read_to_string(csv_dir.join("ROUTE.csv")).unwrap();
-    assert!(
-        route.starts_with("stream,link\n0,\"(3, 0)\"\n0,\"(0, 1)\"\n0,\"(1, 2)\"\n0,\"(2, 5)\"\n"),
-        "{route}"
-    );
+    assert!(route.starts_with("stream,link\n0,\"(3, 0)\"\n0,\"(0, 1)\"\n0,\"(1, 2)\"\n0,\"(2, 5)\"\n"), "{route}");
 
-    let check = tsnctl(&[
-        "schedule",
-        "check",
-        "--tsnkit",
-        s(&data("tsnkit")),
-        "--id",
-        "1",
-        "--schedule",
-        s(&schedule),
-    ]);
+    let check = tsnctl(&["schedule", "check", "--tsnkit", s(&data("tsnkit")), "--id", "1", "--schedule", s(&schedule)]);
     assert_eq!(code(&check), 0, "{}", text(&check));
-    assert!(
-        String::from_utf8_lossy(&check.stdout).starts_with("ok"),
-        "{}",
-        text(&check)
-    );
+    assert!(String::from_utf8_lossy(&check.stdout).starts_with("ok"), "{}", text(&check));
 }
 
 #[test]
@@ -118,8 +87,7 @@ fn tampered_schedule_fails_the_check() {
         "--quiet",
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&schedule).unwrap()).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&schedule).unwrap()).unwrap();
     // Drop one frame instance of the first stream.
     let txs = json["streams"][0]["transmissions"].as_array_mut().unwrap();
     txs.remove(0);
@@ -136,32 +104,16 @@ fn tampered_schedule_fails_the_check() {
         s(&tampered),
     ]);
     assert_eq!(code(&check), 1, "{}", text(&check));
-    assert!(
-        String::from_utf8_lossy(&check.stdout).contains("violation"),
-        "{}",
-        text(&check)
-    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("violation"), "{}", text(&check));
 }
 
 #[test]
 fn latency_bound_violation_is_proven_infeasible() {
-    let out = tsnctl(&[
-        "schedule",
-        "solve",
-        "--tsnkit",
-        s(&data("tsnkit")),
-        "--id",
-        "2",
-        "--quiet",
-    ]);
+    let out = tsnctl(&["schedule", "solve", "--tsnkit", s(&data("tsnkit")), "--id", "2", "--quiet"]);
     assert_eq!(code(&out), 2, "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("infeasible"), "{}", text(&out));
-    assert!(
-        stdout.contains("reason:") && stdout.contains("stream 1"),
-        "{}",
-        text(&out)
-    );
+    assert!(stdout.contains("reason:") && stdout.contains("stream 1"), "{}", text(&out));
 }
 
 #[test]
@@ -177,43 +129,19 @@ fn malformed_csv_is_an_error_with_its_line() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("malformed_task.csv"), "{}", text(&out));
-    assert!(
-        stderr.contains("line 3") && stderr.contains("period"),
-        "{}",
-        text(&out)
-    );
+    assert!(stderr.contains("line 3") && stderr.contains("period"), "{}", text(&out));
 }
 
 #[test]
 fn missing_file_and_bad_flags_are_errors() {
-    let out = tsnctl(&[
-        "schedule",
-        "solve",
-        "--tsnkit",
-        s(&data("tsnkit")),
-        "--id",
-        "99",
-    ]);
+    let out = tsnctl(&["schedule", "solve", "--tsnkit", s(&data("tsnkit")), "--id", "99"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("99_task.csv"),
-        "{}",
-        text(&out)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("99_task.csv"), "{}", text(&out));
     // No input at all, or two inputs: clap refuses (its usage error code is 2, so check
     // only that it fails without solving).
     let out = tsnctl(&["schedule", "solve"]);
     assert!(!out.status.success());
-    let out = tsnctl(&[
-        "schedule",
-        "solve",
-        "--problem",
-        "x.json",
-        "--tsnkit",
-        "d",
-        "--id",
-        "1",
-    ]);
+    let out = tsnctl(&["schedule", "solve", "--problem", "x.json", "--tsnkit", "d", "--id", "1"]);
     assert!(!out.status.success());
 }
 
@@ -236,10 +164,7 @@ fn given_routes_are_used() {
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let route = std::fs::read_to_string(csv_dir.join("ROUTE.csv")).unwrap();
-    assert!(
-        route.contains("3,\"(3, 0)\"\n3,\"(0, 1)\"\n3,\"(1, 4)\"\n"),
-        "{route}"
-    );
+    assert!(route.contains("3,\"(3, 0)\"\n3,\"(0, 1)\"\n3,\"(1, 4)\"\n"), "{route}");
 }
 
 #[test]
@@ -251,24 +176,9 @@ fn json_problem_input_works() {
     let path = dir.join("problem.json");
     std::fs::write(&path, tsn_formats::json::write_problem(&problem)).unwrap();
     let schedule = dir.join("schedule.json");
-    let out = tsnctl(&[
-        "schedule",
-        "solve",
-        "--problem",
-        s(&path),
-        "--out",
-        s(&schedule),
-        "--quiet",
-    ]);
+    let out = tsnctl(&["schedule", "solve", "--problem", s(&path), "--out", s(&schedule), "--quiet"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let check = tsnctl(&[
-        "schedule",
-        "check",
-        "--problem",
-        s(&path),
-        "--schedule",
-        s(&schedule),
-    ]);
+    let check = tsnctl(&["schedule", "check", "--problem", s(&path), "--schedule", s(&schedule)]);
     assert_eq!(code(&check), 0, "{}", text(&check));
 
     // A JSON syntax error names the file, line and column.
@@ -277,9 +187,5 @@ fn json_problem_input_works() {
     let out = tsnctl(&["schedule", "solve", "--problem", s(&bad)]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("bad.json") && stderr.contains("line 3"),
-        "{}",
-        text(&out)
-    );
+    assert!(stderr.contains("bad.json") && stderr.contains("line 3"), "{}", text(&out));
 }

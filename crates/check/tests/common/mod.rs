@@ -2,9 +2,8 @@
 #![allow(dead_code)]
 
 use tsn_model::{
-    GateControlEntry, GateControlList, Link, LinkId, Node, NodeId, NodeKind, Problem, Route,
-    Schedule, SchedulingConfig, Stream, StreamId, StreamSchedule, Topology, Transmission,
-    SCHEDULE_FORMAT_VERSION,
+    GateControlEntry, GateControlList, Link, LinkId, Node, NodeId, NodeKind, Problem, Route, Schedule,
+    SchedulingConfig, Stream, StreamId, StreamSchedule, Topology, Transmission, SCHEDULE_FORMAT_VERSION,
 };
 
 /// The link `a → b`.
@@ -46,7 +45,15 @@ pub fn config() -> SchedulingConfig {
 }
 
 /// A stream with the given basics; everything else default.
-pub fn stream(id: &str, talker: &str, listeners: &[&str], period_ns: u64, frames: u32, size: u32, max_latency_ns: u64) -> Stream {
+pub fn stream(
+    id: &str,
+    talker: &str,
+    listeners: &[&str],
+    period_ns: u64,
+    frames: u32,
+    size: u32,
+    max_latency_ns: u64,
+) -> Stream {
     Stream {
         id: StreamId::from(id),
         talker: NodeId::from(talker),
@@ -99,7 +106,10 @@ pub fn gcl(port: (&str, &str), base_time_ns: u64, entries: &[(u8, u64)]) -> Gate
         port: lid(port.0, port.1),
         base_time_ns,
         cycle_time_ns: entries.iter().map(|e| e.1).sum(),
-        entries: entries.iter().map(|&(gate_states, interval_ns)| GateControlEntry { gate_states, interval_ns }).collect(),
+        entries: entries
+            .iter()
+            .map(|&(gate_states, interval_ns)| GateControlEntry { gate_states, interval_ns })
+            .collect(),
     }
 }
 
@@ -121,11 +131,7 @@ impl Fixture {
     /// The transmission of stream `id` on `link`, instance `k`, frame `f`.
     pub fn tx_mut(&mut self, id: &str, link: (&str, &str), k: u32, f: u32) -> &mut Transmission {
         let l = lid(link.0, link.1);
-        self.stream_mut(id)
-            .transmissions
-            .iter_mut()
-            .find(|t| t.link == l && t.instance == k && t.frame == f)
-            .unwrap()
+        self.stream_mut(id).transmissions.iter_mut().find(|t| t.link == l && t.instance == k && t.frame == f).unwrap()
     }
 
     /// Moves a transmission (start and end) by `delta` ns.
@@ -166,7 +172,17 @@ pub fn line() -> Fixture {
     let topology = topology(
         &["B1", "B2", "B3"],
         &["T1", "T2", "L1", "L2", "E"],
-        &[("T1", "B1"), ("T2", "B1"), ("B1", "B2"), ("B1", "B3"), ("B3", "B2"), ("B2", "L1"), ("B2", "L2"), ("B1", "E"), ("E", "B2")],
+        &[
+            ("T1", "B1"),
+            ("T2", "B1"),
+            ("B1", "B2"),
+            ("B1", "B3"),
+            ("B3", "B2"),
+            ("B2", "L1"),
+            ("B2", "L2"),
+            ("B1", "E"),
+            ("E", "B2"),
+        ],
     );
     let mut topology = topology;
     topology.links.iter_mut().find(|l| l.id() == lid("T1", "B1")).unwrap().gcl_max_entries = 4;
@@ -177,7 +193,8 @@ pub fn line() -> Fixture {
     let s2 = stream("s2", "T2", &["L1"], 200_000, 1, 250, 50_000);
     let problem = Problem::new(topology, vec![s1, s2], config());
     let h = 200_000;
-    let s1_route = route("s1", &[&[("T1", "B1"), ("B1", "B2"), ("B2", "L1")], &[("T1", "B1"), ("B1", "B2"), ("B2", "L2")]]);
+    let s1_route =
+        route("s1", &[&[("T1", "B1"), ("B1", "B2"), ("B2", "L1")], &[("T1", "B1"), ("B1", "B2"), ("B2", "L2")]]);
     let s2_route = route("s2", &[&[("T2", "B1"), ("B1", "B2"), ("B2", "L1")]]);
     let s1_sched = StreamSchedule {
         stream: StreamId::from("s1"),
@@ -233,7 +250,16 @@ pub fn line() -> Fixture {
         gcl(
             ("B2", "L1"),
             0,
-            &[(BE2, 15_000), (0, 1_000), (0x80, 2_000), (0x40, 2_000), (BE2, 95_000), (0, 1_000), (0x80, 2_000), (BE2, 82_000)],
+            &[
+                (BE2, 15_000),
+                (0, 1_000),
+                (0x80, 2_000),
+                (0x40, 2_000),
+                (BE2, 95_000),
+                (0, 1_000),
+                (0x80, 2_000),
+                (BE2, 82_000),
+            ],
         ),
         // Base time 15 000: the cycle starts with the guard band; the last two entries are
         // both best effort and continue into the first.
@@ -241,7 +267,12 @@ pub fn line() -> Fixture {
     ];
     Fixture {
         problem,
-        schedule: Schedule { version: SCHEDULE_FORMAT_VERSION, hyperperiod_ns: h, streams: vec![s1_sched, s2_sched], gcls },
+        schedule: Schedule {
+            version: SCHEDULE_FORMAT_VERSION,
+            hyperperiod_ns: h,
+            streams: vec![s1_sched, s2_sched],
+            gcls,
+        },
     }
 }
 
@@ -262,7 +293,12 @@ pub fn wrap() -> Fixture {
     let s1_sched = StreamSchedule {
         stream: StreamId::from("s1"),
         route: route("s1", &[&[("T", "B"), ("B", "L")]]),
-        transmissions: expand(100_000, h, 1_000, &[(("T", "B"), 0, &[10_000, 98_000]), (("B", "L"), 0, &[11_650, 99_650])]),
+        transmissions: expand(
+            100_000,
+            h,
+            1_000,
+            &[(("T", "B"), 0, &[10_000, 98_000]), (("B", "L"), 0, &[11_650, 99_650])],
+        ),
         talker_offset_ns: 10_000,
         worst_latency_ns: 2_750,
     };
@@ -276,7 +312,11 @@ pub fn wrap() -> Fixture {
     const BE: u8 = 0x7f;
     const BE2: u8 = 0x3f;
     let gcls = vec![
-        gcl(("T", "B"), 0, &[(BE, 9_000), (0, 1_000), (0x80, 1_000), (BE, 86_000), (0, 1_000), (0x80, 1_000), (BE, 1_000)]),
+        gcl(
+            ("T", "B"),
+            0,
+            &[(BE, 9_000), (0, 1_000), (0x80, 1_000), (BE, 86_000), (0, 1_000), (0x80, 1_000), (BE, 1_000)],
+        ),
         gcl(("T2", "B"), 0, &[(BE, 198_000), (0, 1_000), (0x80, 1_000)]),
         gcl(
             ("B", "L"),
@@ -302,6 +342,11 @@ pub fn wrap() -> Fixture {
     ];
     Fixture {
         problem,
-        schedule: Schedule { version: SCHEDULE_FORMAT_VERSION, hyperperiod_ns: h, streams: vec![s1_sched, s2_sched], gcls },
+        schedule: Schedule {
+            version: SCHEDULE_FORMAT_VERSION,
+            hyperperiod_ns: h,
+            streams: vec![s1_sched, s2_sched],
+            gcls,
+        },
     }
 }
