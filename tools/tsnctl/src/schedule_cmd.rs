@@ -77,19 +77,19 @@ pub fn solve(args: &SolveArgs) -> Result<ExitCode> {
         Ok(o) => o,
         Err(e) => {
             println!(
-                "error algorithm={} time={:.3}s streams={} hyperperiod={hyperperiod}ns: {e}",
+                "error algorithm={} time={:.3}ms streams={} hyperperiod={hyperperiod}ns: {e}",
                 tsn_sched::Algorithm::from(args.algorithm),
-                started.elapsed().as_secs_f64(),
+                started.elapsed().as_secs_f64() * 1e3,
                 problem.streams.len()
             );
             return Ok(ExitCode::from(EXIT_ERROR));
         }
     };
     let head = format!(
-        "{} algorithm={} time={:.3}s streams={} hyperperiod={hyperperiod}ns",
+        "{} algorithm={} time={:.3}ms streams={} hyperperiod={hyperperiod}ns",
         outcome.status,
         outcome.algorithm,
-        outcome.elapsed.as_secs_f64(),
+        outcome.elapsed.as_secs_f64() * 1e3,
         problem.streams.len()
     );
     match outcome.status {
@@ -102,6 +102,9 @@ pub fn solve(args: &SolveArgs) -> Result<ExitCode> {
             write_outputs(args, &problem, schedule)?;
             if report.is_ok() {
                 println!("{head} verified");
+                if !args.quiet {
+                    print_streams(&problem, schedule);
+                }
                 if !args.quiet && !outcome.detail.is_empty() {
                     eprintln!("detail: {}", outcome.detail);
                 }
@@ -130,6 +133,35 @@ pub fn solve(args: &SolveArgs) -> Result<ExitCode> {
             println!("{head} no schedule: {}", outcome.detail);
             Ok(ExitCode::from(EXIT_TIMEOUT))
         }
+    }
+}
+
+/// One row per stream: what the talker must do and what the network guarantees.
+fn print_streams(problem: &Problem, schedule: &Schedule) {
+    println!(
+        "  {:<20} {:>16} {:>16} {:>16}  route",
+        "stream", "talker offset ns", "worst latency ns", "max latency ns"
+    );
+    for s in &problem.streams {
+        let Some(ss) = schedule.stream(&s.id) else { continue };
+        let route: Vec<String> = ss
+            .route
+            .paths
+            .iter()
+            .map(|p| {
+                let mut hops: Vec<&str> = p.iter().map(|l| l.from.0.as_str()).collect();
+                hops.extend(p.last().map(|l| l.to.0.as_str()));
+                hops.join(">")
+            })
+            .collect();
+        println!(
+            "  {:<20} {:>16} {:>16} {:>16}  {}",
+            s.id.0,
+            ss.talker_offset_ns,
+            ss.worst_latency_ns,
+            s.max_latency_ns,
+            route.join(" ; ")
+        );
     }
 }
 

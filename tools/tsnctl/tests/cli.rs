@@ -52,8 +52,10 @@ fn feasible_tsnkit_pair_solves_writes_and_rechecks() {
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.lines().count(), 1, "{}", text(&out));
-    assert!(stdout.contains("verified") && stdout.contains("streams=5"), "{}", text(&out));
+    // The summary line, then a table header and one row per stream.
+    assert_eq!(stdout.lines().count(), 1 + 1 + 5, "{}", text(&out));
+    let summary = stdout.lines().next().unwrap();
+    assert!(summary.contains("verified") && summary.contains("streams=5"), "{}", text(&out));
 
     let gcl = std::fs::read_to_string(csv_dir.join("GCL.csv")).unwrap();
     assert!(gcl.starts_with("link,queue,start,end,cycle\n"), "{gcl}");
@@ -188,4 +190,45 @@ fn json_problem_input_works() {
     assert_eq!(code(&out), 1, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.json") && stderr.contains("line 3"), "{}", text(&out));
+}
+
+/// The README's run command, on the example it names; the written schedule re-checks, and
+/// the ILP answers the same problem with a verified schedule too.
+#[test]
+fn readme_example_solves_with_heuristic_and_ilp() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/line.json");
+    let dir = scratch("readme");
+    let schedule = dir.join("schedule.json");
+    let out = tsnctl(&["schedule", "solve", "--problem", s(&example), "--out", s(&schedule)]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for stream in ["control-loop-1", "control-loop-2", "camera", "drive-sync", "telemetry"] {
+        assert!(stdout.lines().any(|l| l.trim_start().starts_with(stream)), "{stream} missing: {}", text(&out));
+    }
+    let check = tsnctl(&["schedule", "check", "--problem", s(&example), "--schedule", s(&schedule)]);
+    assert_eq!(code(&check), 0, "{}", text(&check));
+    let ilp = tsnctl(&["schedule", "solve", "--problem", s(&example), "--algorithm", "ilp", "--quiet"]);
+    assert_eq!(code(&ilp), 0, "{}", text(&ilp));
+    assert!(String::from_utf8_lossy(&ilp.stdout).contains("algorithm=ilp"), "{}", text(&ilp));
+}
+
+/// A limit that leaves no time is a timeout (exit 3), never a schedule or a proof.
+#[test]
+fn exhausted_time_limit_exits_3_with_the_solvers_status() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/line.json");
+    for algorithm in ["heuristic", "ilp", "auto"] {
+        let out = tsnctl(&[
+            "schedule",
+            "solve",
+            "--problem",
+            s(&example),
+            "--algorithm",
+            algorithm,
+            "--time-limit",
+            "0",
+            "-q",
+        ]);
+        assert_eq!(code(&out), 3, "{algorithm}: {}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("timeout "), "{algorithm}: {}", text(&out));
+    }
 }
