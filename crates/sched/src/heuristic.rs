@@ -306,31 +306,13 @@ impl LinkState {
             if q >= nq || (!waits && !r.waits) || need[q] == u64::MAX {
                 continue;
             }
-            let d = shift_to_clear(occ, &r.occ, gcds[gidx][r.gidx]);
+            let d = occ.shift_to_clear_mod(&r.occ, gcds[gidx][r.gidx]);
             need[q] = need[q].max(d);
         }
         match need[..nq].iter().position(|&d| d == 0) {
             Some(q) => Ok(q as u8),
             None => Err(need[..nq].iter().copied().min().unwrap_or(u64::MAX)),
         }
-    }
-}
-
-/// [`Periodic::shift_to_clear`] with the gcd of the periods given.
-fn shift_to_clear(a: &Periodic, b: &Periodic, g: u64) -> u64 {
-    if a.len == 0 || b.len == 0 {
-        return 0;
-    }
-    if a.len + b.len > g {
-        return u64::MAX;
-    }
-    let d = (b.start % g + g - a.start % g) % g;
-    if d < a.len {
-        // `b` starts inside `a`: move past its end.
-        d + b.len
-    } else {
-        // `a` starts inside `b` when `d` is beyond `g − len_b`: move to its end.
-        d.saturating_sub(g - b.len)
     }
 }
 
@@ -750,44 +732,14 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    use tsn_model::{Link, Node, NodeId, NodeKind, Problem, Route, SchedulingConfig, Stream, StreamId, Topology};
+    use tsn_model::{Problem, Route, SchedulingConfig, Stream, StreamId};
 
     use super::*;
     use crate::routing;
 
     /// `bridges` bridges in a line (or ring), each with `stations` end stations `e{b}_{k}`;
     /// 1 Gbit/s, 1 µs processing, 100 ns propagation, `queues` scheduled queues.
-    fn network(bridges: usize, stations: usize, ring: bool, queues: u8) -> Topology {
-        let mut nodes = Vec::new();
-        let mut links = Vec::new();
-        let mut cable = |a: String, b: String| {
-            for (u, v) in [(&a, &b), (&b, &a)] {
-                links.push(Link {
-                    from: NodeId(u.clone()),
-                    to: NodeId(v.clone()),
-                    rate_bps: 1_000_000_000,
-                    propagation_delay_ns: 100,
-                    processing_delay_ns: 1_000,
-                    scheduled_queues: queues,
-                    gcl_max_entries: 1024,
-                });
-            }
-        };
-        for b in 0..bridges {
-            nodes.push(Node { id: NodeId(format!("b{b}")), kind: NodeKind::Bridge });
-            for k in 0..stations {
-                nodes.push(Node { id: NodeId(format!("e{b}_{k}")), kind: NodeKind::EndStation });
-                cable(format!("e{b}_{k}"), format!("b{b}"));
-            }
-        }
-        for b in 0..bridges.saturating_sub(1) {
-            cable(format!("b{b}"), format!("b{}", b + 1));
-        }
-        if ring && bridges > 2 {
-            cable(format!("b{}", bridges - 1), "b0".into());
-        }
-        Topology { nodes, links }
-    }
+    use tsn_workloads::bridged_network as network;
 
     fn stream(id: &str, talker: &str, listeners: &[&str], period_ns: u64, size: u32) -> Stream {
         Stream {

@@ -95,10 +95,15 @@ impl Periodic {
     /// The least `δ ≥ 0` such that `self` moved later by `δ` does not overlap `other`,
     /// or `u64::MAX` when no shift can clear it (`len_a + len_b > gcd`).
     pub fn shift_to_clear(&self, other: &Periodic) -> u64 {
+        self.shift_to_clear_mod(other, gcd(self.period, other.period))
+    }
+
+    /// [`Periodic::shift_to_clear`] with `g = gcd(self.period, other.period)` given, for
+    /// callers that cache it.
+    pub fn shift_to_clear_mod(&self, other: &Periodic, g: u64) -> u64 {
         if self.len == 0 || other.len == 0 {
             return 0;
         }
-        let g = gcd(self.period, other.period);
         if self.len + other.len > g {
             return u64::MAX;
         }

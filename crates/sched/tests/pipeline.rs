@@ -3,44 +3,13 @@
 
 use std::time::Duration;
 
-use tsn_model::{
-    InfeasibilityReason, Link, Node, NodeId, NodeKind, Problem, SchedulingConfig, SolveStatus, Stream, StreamId,
-    Topology,
-};
+use tsn_model::{InfeasibilityReason, Problem, SchedulingConfig, SolveStatus, Stream, StreamId, Topology};
 use tsn_sched::{solve, Algorithm, Objective, SolveOptions};
 
 /// `bridges` bridges in a ring (or a line), each with `stations` end stations
-/// `e{bridge}_{k}`; 1 Gbit/s, 1 µs processing, 100 ns propagation, 8 queues.
+/// `e{bridge}_{k}`, 8 queues per port.
 fn network(bridges: usize, stations: usize, ring: bool) -> Topology {
-    let mut nodes = Vec::new();
-    let mut links = Vec::new();
-    let mut cable = |a: String, b: String| {
-        for (u, v) in [(&a, &b), (&b, &a)] {
-            links.push(Link {
-                from: NodeId(u.clone()),
-                to: NodeId(v.clone()),
-                rate_bps: 1_000_000_000,
-                propagation_delay_ns: 100,
-                processing_delay_ns: 1_000,
-                scheduled_queues: 8,
-                gcl_max_entries: 256,
-            });
-        }
-    };
-    for b in 0..bridges {
-        nodes.push(Node { id: NodeId(format!("b{b}")), kind: NodeKind::Bridge });
-        for k in 0..stations {
-            nodes.push(Node { id: NodeId(format!("e{b}_{k}")), kind: NodeKind::EndStation });
-            cable(format!("e{b}_{k}"), format!("b{b}"));
-        }
-    }
-    for b in 0..bridges.saturating_sub(1) {
-        cable(format!("b{b}"), format!("b{}", b + 1));
-    }
-    if ring && bridges > 2 {
-        cable(format!("b{}", bridges - 1), "b0".into());
-    }
-    Topology { nodes, links }
+    tsn_workloads::bridged_network(bridges, stations, ring, 8)
 }
 
 fn stream(id: &str, talker: &str, listeners: &[&str], period_ns: u64, size: u32) -> Stream {

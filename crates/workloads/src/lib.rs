@@ -105,6 +105,42 @@ pub const PAPER_PROPAGATION_NS: u64 = 50;
 /// Processing (bridge) delay before a frame can leave on a bridge's egress port.
 pub const PAPER_PROCESSING_NS: u64 = 2_000;
 
+/// A small bridged network for tests and examples: `bridges` bridges `b0, b1, …` in a line
+/// (closed into a ring when `ring` and there are more than two), each with `stations` end
+/// stations `e{bridge}_{k}`. Every cable is full duplex at 1 Gbit/s with 100 ns propagation
+/// and 1 µs processing; every port has `queues` scheduled queues and 1024 GCL entries.
+pub fn bridged_network(bridges: usize, stations: usize, ring: bool, queues: u8) -> Topology {
+    let mut nodes = Vec::new();
+    let mut links = Vec::new();
+    let mut cable = |a: String, b: String| {
+        for (u, v) in [(&a, &b), (&b, &a)] {
+            links.push(Link {
+                from: NodeId(u.clone()),
+                to: NodeId(v.clone()),
+                rate_bps: 1_000_000_000,
+                propagation_delay_ns: 100,
+                processing_delay_ns: 1_000,
+                scheduled_queues: queues,
+                gcl_max_entries: 1024,
+            });
+        }
+    };
+    for b in 0..bridges {
+        nodes.push(Node { id: NodeId(format!("b{b}")), kind: NodeKind::Bridge });
+        for k in 0..stations {
+            nodes.push(Node { id: NodeId(format!("e{b}_{k}")), kind: NodeKind::EndStation });
+            cable(format!("e{b}_{k}"), format!("b{b}"));
+        }
+    }
+    for b in 0..bridges.saturating_sub(1) {
+        cable(format!("b{b}"), format!("b{}", b + 1));
+    }
+    if ring && bridges > 2 {
+        cable(format!("b{}", bridges - 1), "b0".into());
+    }
+    Topology { nodes, links }
+}
+
 /// The fixed topology of [`paper_workload`].
 ///
 /// A ring of [`PAPER_BRIDGES`] bridges `br0 – br1 – br2 – br3 – br0`; bridge `brB` has
