@@ -737,8 +737,7 @@ mod tests {
     use super::*;
     use crate::routing;
 
-    /// `bridges` bridges in a line (or ring), each with `stations` end stations `e{b}_{k}`;
-    /// 1 Gbit/s, 1 µs processing, 100 ns propagation, `queues` scheduled queues.
+    // `bridges` bridges in a line (or ring), each with `stations` end stations `e{b}_{k}`.
     use tsn_workloads::bridged_network as network;
 
     fn stream(id: &str, talker: &str, listeners: &[&str], period_ns: u64, size: u32) -> Stream {

@@ -184,26 +184,27 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
         heuristic::schedule(&instance, &HeuristicOptions { no_wait, deadline })
     };
 
-    match options.algorithm {
-        Algorithm::Heuristic | Algorithm::NoWaitHeuristic => {
-            let no_wait = options.algorithm == Algorithm::NoWaitHeuristic;
-            let name = options.algorithm.to_string();
-            match run_heuristic(no_wait) {
-                HeuristicResult::Placed(p) => finish(SolveStatus::Feasible, p, name, String::new()),
-                HeuristicResult::Failed { stream, reason } => Ok(no_schedule(
-                    SolveStatus::Timeout,
-                    name,
-                    format!(
-                        "heuristic could not place stream {}: {reason} (not a proof of infeasibility)",
-                        instance.streams[stream].id
-                    ),
-                    None,
-                )),
-                HeuristicResult::TimedOut => {
-                    Ok(no_schedule(SolveStatus::Timeout, name, "time limit reached".into(), None))
-                }
-            }
+    // The heuristic alone: its failure is a timeout, never a proof of infeasibility.
+    let heuristic_only = |no_wait: bool| {
+        let name = if no_wait { Algorithm::NoWaitHeuristic } else { Algorithm::Heuristic }.to_string();
+        match run_heuristic(no_wait) {
+            HeuristicResult::Placed(p) => finish(SolveStatus::Feasible, p, name, String::new()),
+            HeuristicResult::Failed { stream, reason } => Ok(no_schedule(
+                SolveStatus::Timeout,
+                name,
+                format!(
+                    "heuristic could not place stream {}: {reason} (not a proof of infeasibility)",
+                    instance.streams[stream].id
+                ),
+                None,
+            )),
+            HeuristicResult::TimedOut => Ok(no_schedule(SolveStatus::Timeout, name, "time limit reached".into(), None)),
         }
+    };
+
+    match options.algorithm {
+        Algorithm::Heuristic => heuristic_only(false),
+        Algorithm::NoWaitHeuristic => heuristic_only(true),
         #[cfg(feature = "ilp")]
         Algorithm::Auto | Algorithm::Ilp | Algorithm::NoWaitIlp => {
             let no_wait = options.algorithm == Algorithm::NoWaitIlp;
@@ -262,22 +263,10 @@ pub fn solve(problem: &Problem, options: &SolveOptions<'_>) -> Result<SolveOutco
             }
         }
         #[cfg(not(feature = "ilp"))]
-        Algorithm::Auto | Algorithm::Ilp | Algorithm::NoWaitIlp => {
-            if options.algorithm != Algorithm::Auto {
-                return Err(SchedError::Solver("this build has no ILP solver (feature `ilp`)".into()));
-            }
-            match run_heuristic(false) {
-                HeuristicResult::Placed(p) => finish(SolveStatus::Feasible, p, "heuristic".into(), String::new()),
-                HeuristicResult::Failed { stream, reason } => Ok(no_schedule(
-                    SolveStatus::Timeout,
-                    "heuristic".into(),
-                    format!("heuristic could not place stream {}: {reason}", instance.streams[stream].id),
-                    None,
-                )),
-                HeuristicResult::TimedOut => {
-                    Ok(no_schedule(SolveStatus::Timeout, "heuristic".into(), "time limit reached".into(), None))
-                }
-            }
+        Algorithm::Auto => heuristic_only(false),
+        #[cfg(not(feature = "ilp"))]
+        Algorithm::Ilp | Algorithm::NoWaitIlp => {
+            Err(SchedError::Solver("this build has no ILP solver (feature `ilp`)".into()))
         }
     }
 }

@@ -24,6 +24,8 @@ use tsn_model::{Problem, SolveStatus};
 use tsn_sched::{Algorithm, SolveOptions};
 use tsn_workloads::{GridParams, GridPeriods, GridTopology};
 
+use crate::cli::AlgorithmArg;
+
 /// Which instances to run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Suite {
@@ -35,33 +37,6 @@ pub enum Suite {
     Tsnkit256,
     /// All of the above.
     All,
-}
-
-/// The scheduler, named as `tsn_sched::Algorithm` displays it.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AlgorithmArg {
-    /// Heuristic first, ILP when it fails.
-    Auto,
-    /// List scheduling (queue-based).
-    Heuristic,
-    /// List scheduling without waiting in bridges.
-    NoWaitHeuristic,
-    /// Queue-based ILP (HiGHS).
-    Ilp,
-    /// No-wait ILP (HiGHS).
-    NoWaitIlp,
-}
-
-impl From<AlgorithmArg> for Algorithm {
-    fn from(a: AlgorithmArg) -> Self {
-        match a {
-            AlgorithmArg::Auto => Algorithm::Auto,
-            AlgorithmArg::Heuristic => Algorithm::Heuristic,
-            AlgorithmArg::NoWaitHeuristic => Algorithm::NoWaitHeuristic,
-            AlgorithmArg::Ilp => Algorithm::Ilp,
-            AlgorithmArg::NoWaitIlp => Algorithm::NoWaitIlp,
-        }
-    }
 }
 
 /// Period set of the `grid` suite.
