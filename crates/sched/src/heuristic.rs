@@ -740,22 +740,7 @@ mod tests {
     // `bridges` bridges in a line (or ring), each with `stations` end stations `e{b}_{k}`.
     use tsn_workloads::bridged_network as network;
 
-    fn stream(id: &str, talker: &str, listeners: &[&str], period_ns: u64, size: u32) -> Stream {
-        Stream {
-            id: StreamId(id.into()),
-            talker: talker.into(),
-            listeners: listeners.iter().map(|&l| l.into()).collect(),
-            period_ns,
-            frames_per_period: 1,
-            max_frame_size: size,
-            max_latency_ns: period_ns,
-            max_jitter_ns: None,
-            earliest_offset_ns: 0,
-            latest_offset_ns: None,
-            pcp: 7,
-            vlan: None,
-        }
-    }
+    use tsn_workloads::simple_stream as stream;
 
     fn routes(problem: &Problem) -> HashMap<StreamId, Route> {
         routing::routes(problem)

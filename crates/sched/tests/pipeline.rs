@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tsn_model::{InfeasibilityReason, Problem, SchedulingConfig, SolveStatus, Stream, StreamId, Topology};
+use tsn_model::{InfeasibilityReason, Problem, SchedulingConfig, SolveStatus, Stream, Topology};
 use tsn_sched::{solve, Algorithm, Objective, SolveOptions};
 
 /// `bridges` bridges in a ring (or a line), each with `stations` end stations
@@ -12,20 +12,12 @@ fn network(bridges: usize, stations: usize, ring: bool) -> Topology {
     tsn_workloads::bridged_network(bridges, stations, ring, 8)
 }
 
+/// A one-frame stream with no latency variation allowed, tagged with VLAN 100.
 fn stream(id: &str, talker: &str, listeners: &[&str], period_ns: u64, size: u32) -> Stream {
     Stream {
-        id: StreamId(id.into()),
-        talker: talker.into(),
-        listeners: listeners.iter().map(|&l| l.into()).collect(),
-        period_ns,
-        frames_per_period: 1,
-        max_frame_size: size,
-        max_latency_ns: period_ns,
         max_jitter_ns: Some(0),
-        earliest_offset_ns: 0,
-        latest_offset_ns: None,
-        pcp: 7,
         vlan: Some(100),
+        ..tsn_workloads::simple_stream(id, talker, listeners, period_ns, size)
     }
 }
 

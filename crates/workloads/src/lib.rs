@@ -141,6 +141,25 @@ pub fn bridged_network(bridges: usize, stations: usize, ring: bool, queues: u8) 
     Topology { nodes, links }
 }
 
+/// A one-frame stream for tests and examples: latency bound = period, offset window = the
+/// whole period, PCP 7, untagged, no jitter bound; `size` is the 802.1Qcc max-frame-size.
+pub fn simple_stream(id: &str, talker: &str, listeners: &[&str], period_ns: u64, size: u32) -> Stream {
+    Stream {
+        id: StreamId(id.into()),
+        talker: talker.into(),
+        listeners: listeners.iter().map(|&l| l.into()).collect(),
+        period_ns,
+        frames_per_period: 1,
+        max_frame_size: size,
+        max_latency_ns: period_ns,
+        max_jitter_ns: None,
+        earliest_offset_ns: 0,
+        latest_offset_ns: None,
+        pcp: 7,
+        vlan: None,
+    }
+}
+
 /// The fixed topology of [`paper_workload`].
 ///
 /// A ring of [`PAPER_BRIDGES`] bridges `br0 – br1 – br2 – br3 – br0`; bridge `brB` has
