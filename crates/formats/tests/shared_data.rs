@@ -10,9 +10,10 @@ use tsn_formats::tsnkit::read_instance;
 use tsn_model::NodeKind;
 
 fn data_dir() -> PathBuf {
-    let shared = std::env::var_os("TSN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let shared = std::env::var_os("TSN_SHARED").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo test"))
+            .join("../../../shared")
+    });
     shared.join("data/tsnkit256")
 }
 

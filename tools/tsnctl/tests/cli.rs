@@ -3,8 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// This package's directory, read when the test runs: a test binary compiled from another
+/// checkout of the workspace can be reused by cargo, so `env!` could name that checkout.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo test"))
+}
+
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    manifest_dir().join("tests/data").join(name)
 }
 
 /// A fresh scratch folder for one test.
@@ -196,7 +202,7 @@ fn json_problem_input_works() {
 /// the ILP answers the same problem with a verified schedule too.
 #[test]
 fn readme_example_solves_with_heuristic_and_ilp() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/line.json");
+    let example = manifest_dir().join("../../examples/line.json");
     let dir = scratch("readme");
     let schedule = dir.join("schedule.json");
     let out = tsnctl(&["schedule", "solve", "--problem", s(&example), "--out", s(&schedule)]);
@@ -215,7 +221,7 @@ fn readme_example_solves_with_heuristic_and_ilp() {
 /// A limit that leaves no time is a timeout (exit 3), never a schedule or a proof.
 #[test]
 fn exhausted_time_limit_exits_3_with_the_solvers_status() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/line.json");
+    let example = manifest_dir().join("../../examples/line.json");
     for algorithm in ["heuristic", "ilp", "auto"] {
         let out = tsnctl(&[
             "schedule",
