@@ -145,6 +145,7 @@ fn read_topology(text: &str) -> Result<Topology, FormatError> {
             processing_delay_ns: processing,
             scheduled_queues: queues,
             gcl_max_entries: DEFAULT_GCL_MAX_ENTRIES,
+            ports: Default::default(),
         });
     }
     if links.is_empty() {

@@ -31,7 +31,7 @@ pub use problem::{
 pub use schedule::{
     GateControlEntry, GateControlList, Schedule, StreamSchedule, Transmission, SCHEDULE_FORMAT_VERSION,
 };
-pub use topology::{Link, LinkId, Node, NodeId, NodeKind, Topology};
+pub use topology::{Link, LinkId, LinkPorts, Node, NodeId, NodeKind, Topology};
 
 /// Number of traffic classes (and gates) of an 802.1Q port.
 pub const TRAFFIC_CLASSES: u8 = 8;

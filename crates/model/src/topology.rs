@@ -91,6 +91,35 @@ pub struct Link {
     /// Maximum number of entries of the port's gate control list.
     #[serde(default = "default_gcl_max_entries")]
     pub gcl_max_entries: u32,
+    /// How the link's two ends are named on the devices (interface names, MAC addresses),
+    /// as discovered or configured; empty in pure scheduling instances.
+    #[serde(default, skip_serializing_if = "LinkPorts::is_empty")]
+    pub ports: LinkPorts,
+}
+
+/// Device-level names of a link's two ends: what southbound needs to address the egress
+/// port (`from_port`) and what the UNI uses to find an end station (its interface's MAC).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPorts {
+    /// Interface name of the egress port on `from`, e.g. `eth1` or `swp3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<String>,
+    /// MAC address of that interface (`aa:bb:cc:dd:ee:ff`, lower case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_mac: Option<String>,
+    /// Interface name of the ingress port on `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<String>,
+    /// MAC address of that interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_mac: Option<String>,
+}
+
+impl LinkPorts {
+    /// Whether no name is known.
+    pub fn is_empty(&self) -> bool {
+        self.from_port.is_none() && self.from_mac.is_none() && self.to_port.is_none() && self.to_mac.is_none()
+    }
 }
 
 fn default_scheduled_queues() -> u8 {

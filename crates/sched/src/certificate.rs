@@ -163,6 +163,7 @@ mod tests {
                     processing_delay_ns: 2_000,
                     scheduled_queues: 8,
                     gcl_max_entries: 64,
+                    ports: Default::default(),
                 });
             }
         }

@@ -496,6 +496,7 @@ mod tests {
             processing_delay_ns: 0,
             scheduled_queues: 8,
             gcl_max_entries: limit,
+            ports: Default::default(),
         }
     }
 

@@ -122,6 +122,7 @@ pub fn bridged_network(bridges: usize, stations: usize, ring: bool, queues: u8) 
                 processing_delay_ns: 1_000,
                 scheduled_queues: queues,
                 gcl_max_entries: 1024,
+                ports: Default::default(),
             });
         }
     };
@@ -205,6 +206,7 @@ fn link(from: &str, to: &str, rate_bps: u64, propagation_delay_ns: u64, processi
         processing_delay_ns,
         scheduled_queues: 8,
         gcl_max_entries: 1024,
+        ports: Default::default(),
     }
 }
 

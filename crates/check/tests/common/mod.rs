@@ -32,6 +32,7 @@ pub fn topology(bridges: &[&str], stations: &[&str], cables: &[(&str, &str)]) ->
                 processing_delay_ns: 500,
                 scheduled_queues: 2,
                 gcl_max_entries: 16,
+                ports: Default::default(),
             });
         }
     }

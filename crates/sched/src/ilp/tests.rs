@@ -34,6 +34,7 @@ fn line(queues: u8) -> Topology {
                 processing_delay_ns: if bridge { 2_000 } else { 0 },
                 scheduled_queues: if bridge { queues } else { 1 },
                 gcl_max_entries: 1024,
+                ports: Default::default(),
             });
         }
     }
@@ -447,6 +448,7 @@ fn mutsn(n: usize, seed: u64) -> Problem {
                 processing_delay_ns: if bridge { 5_000 } else { 0 },
                 scheduled_queues: if bridge { 2 } else { 1 },
                 gcl_max_entries: 1024,
+                ports: Default::default(),
             });
         }
     };
