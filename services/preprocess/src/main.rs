@@ -1,9 +1,5 @@
-//! Routing and scheduling-problem building.
-//!
-//! This service is not implemented yet; see the open issues. It exits with status 1 so that
-//! nothing mistakes it for a working deployment.
+//! The `preprocess` binary; see [`preprocess::main`] and docs/pipeline.md.
 
-fn main() {
-    eprintln!("preprocess: not implemented yet (tsn-cp currently ships the scheduling core: see `tsnctl schedule`)");
-    std::process::exit(1);
+fn main() -> std::process::ExitCode {
+    preprocess::main()
 }

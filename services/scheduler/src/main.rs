@@ -1,9 +1,5 @@
-//! Scheduling worker: solves and verifies problems from the work queue.
-//!
-//! This service is not implemented yet; see the open issues. It exits with status 1 so that
-//! nothing mistakes it for a working deployment.
+//! The `scheduler` binary; see [`scheduler::main`] and docs/pipeline.md.
 
-fn main() {
-    eprintln!("scheduler: not implemented yet (tsn-cp currently ships the scheduling core: see `tsnctl schedule`)");
-    std::process::exit(1);
+fn main() -> std::process::ExitCode {
+    scheduler::main()
 }

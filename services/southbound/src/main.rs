@@ -1,9 +1,5 @@
-//! NETCONF and gRPC configuration of bridges and node agents.
-//!
-//! This service is not implemented yet; see the open issues. It exits with status 1 so that
-//! nothing mistakes it for a working deployment.
+//! The `southbound` binary; see [`southbound::main`] and docs/pipeline.md.
 
-fn main() {
-    eprintln!("southbound: not implemented yet (tsn-cp currently ships the scheduling core: see `tsnctl schedule`)");
-    std::process::exit(1);
+fn main() -> std::process::ExitCode {
+    southbound::main()
 }
