@@ -5,7 +5,8 @@
 //! `lldpcli -f json0 show chassis`. `json0` is the format whose shape never changes with the
 //! number of entries (every value is an array), so it is the only one parsed here; the
 //! serde mirror of that output lives in `wire` and is converted into the types below in one
-//! place, with every mandatory field checked.
+//! place, with every mandatory field checked. LLDP does not say how fast a port is or
+//! whether it is up: [`ports`] parses what the device's kernel says ([`PORT_TABLE_COMMAND`]).
 //!
 //! ```
 //! let text = r#"{"lldp":[{"interface":[{"name":"p0","via":"LLDP","chassis":[{
@@ -20,12 +21,15 @@
 //! assert_eq!(neighbors[0].port.ttl_s, Some(4));
 //! ```
 
+pub mod ports;
 mod wire;
 
 use std::fmt;
 use std::net::IpAddr;
 
 use thiserror::Error;
+
+pub use ports::{parse_port_table, PortState, PORT_TABLE_COMMAND};
 
 /// Why `lldpcli` output could not be turned into records.
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -41,11 +41,12 @@ use std::net::{Ipv6Addr, SocketAddrV6, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
-use tsn_model::{NodeId, NodeKind, Topology};
+use tsn_model::{Link, LinkPorts, Node, NodeId, NodeKind, Topology};
 
 pub use cmd::process_alive;
 
@@ -258,12 +259,33 @@ pub struct LldpdOptions {
     pub tx_interval_s: u32,
     /// How long to wait for each daemon to answer on its control socket.
     pub ready_timeout: Duration,
+    /// Nodes that get no lldpd (devices without LLDP, known only from an inventory).
+    pub except: Vec<String>,
+    /// Advertise port ids as MAC addresses (lldpd's `portidsubtype macaddress`, the
+    /// interface name then goes into the port description) instead of interface names.
+    pub port_id_mac: bool,
 }
 
 impl Default for LldpdOptions {
     fn default() -> Self {
-        LldpdOptions { tx_interval_s: 1, ready_timeout: Duration::from_secs(20) }
+        LldpdOptions {
+            tx_interval_s: 1,
+            ready_timeout: Duration::from_secs(20),
+            except: Vec::new(),
+            port_id_mac: false,
+        }
     }
+}
+
+/// Settings of an OpenSSH server started with [`Testbed::start_sshd_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SshdOptions {
+    /// OpenSSH `authorized_keys` lines accepted for root.
+    pub authorized_keys: String,
+    /// TCP port; 0 means 22.
+    pub port: u16,
+    /// `Subsystem` lines: (name, command), e.g. `("netconf", "/usr/sbin/netconf-subsystem")`.
+    pub subsystems: Vec<(String, String)>,
 }
 
 /// How to reach the sshd of a node (see [`Testbed::start_sshd`]).
@@ -379,8 +401,15 @@ impl TestbedBuilder {
         };
         let dir = PathBuf::from(format!("{DIR_START}{prefix}"));
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let mut tb =
-            Testbed { prefix, dir, nodes: Vec::new(), cables: Vec::new(), daemons: Vec::new(), torn_down: false };
+        let mut tb = Testbed {
+            prefix,
+            dir,
+            nodes: Vec::new(),
+            cables: Vec::new(),
+            daemons: Vec::new(),
+            down: Mutex::new(HashSet::new()),
+            torn_down: false,
+        };
         // From here on, dropping `tb` on an error removes what was created.
         for (id, kind) in &self.nodes {
             let namespace = format!("{}-{}", tb.prefix, id.0);
@@ -510,6 +539,8 @@ pub struct Testbed {
     nodes: Vec<TestbedNode>,
     cables: Vec<Cable>,
     daemons: Vec<Daemon>,
+    /// Indices (in `cables`) of the cables set down with [`Testbed::set_link_down`].
+    down: Mutex<HashSet<usize>>,
     torn_down: bool,
 }
 
@@ -631,20 +662,113 @@ impl Testbed {
 
     fn set_link(&self, a: &str, b: &str, state: &str) -> Result<(), TestbedError> {
         let cable = self.cable(a, b)?;
+        let index = self.cables.iter().position(|c| c == cable).unwrap_or_default();
         for end in [&cable.a, &cable.b] {
             let ns = self.namespace(&end.node.0)?;
             cmd::run_ok("ip", &["-n", ns, "link", "set", &end.port, state])?;
         }
+        let mut down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        if state == "down" {
+            down.insert(index);
+        } else {
+            down.remove(&index);
+        }
         Ok(())
     }
 
-    /// Starts lldpd in every namespace and waits until each answers on its own control
-    /// socket with its configuration applied.
+    /// Whether the cable between `a` and `b` is up (not cut with [`Testbed::set_link_down`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TestbedError::NoCable`].
+    pub fn link_is_up(&self, a: &str, b: &str) -> Result<bool, TestbedError> {
+        let cable = self.cable(a, b)?;
+        let down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(!self.cables.iter().enumerate().any(|(i, c)| c == cable && down.contains(&i)))
+    }
+
+    /// The MAC address of interface `port` of `node` (lower case `aa:bb:...`).
+    ///
+    /// # Errors
+    ///
+    /// [`TestbedError::UnknownNode`] and command errors.
+    pub fn interface_mac(&self, node: &str, port: &str) -> Result<String, TestbedError> {
+        let path = format!("/sys/class/net/{port}/address");
+        Ok(self.exec_ok(node, &["cat", &path])?.trim().to_ascii_lowercase())
+    }
+
+    /// The network as built: every node, and two directed links per cable that is up, with
+    /// the interface names and MAC addresses of both ends in [`Link::ports`]; the other
+    /// fields are copied from `template` (its `from`, `to` and `ports` are ignored).
+    /// Nodes and links are sorted by name, the order the topology service publishes in.
+    ///
+    /// # Errors
+    ///
+    /// Command errors while reading MAC addresses.
+    pub fn built_topology(&self, template: &Link) -> Result<Topology, TestbedError> {
+        let mut topology = Topology::default();
+        for n in &self.nodes {
+            topology.nodes.push(Node { id: n.id.clone(), kind: n.kind });
+        }
+        let down = self.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (i, c) in self.cables.iter().enumerate() {
+            if down.contains(&i) {
+                continue;
+            }
+            let mac_a = self.interface_mac(&c.a.node.0, &c.a.port)?;
+            let mac_b = self.interface_mac(&c.b.node.0, &c.b.port)?;
+            for ((from, from_mac), (to, to_mac)) in [((&c.a, &mac_a), (&c.b, &mac_b)), ((&c.b, &mac_b), (&c.a, &mac_a))]
+            {
+                topology.links.push(Link {
+                    from: from.node.clone(),
+                    to: to.node.clone(),
+                    ports: LinkPorts {
+                        from_port: Some(from.port.clone()),
+                        from_mac: Some(from_mac.clone()),
+                        to_port: Some(to.port.clone()),
+                        to_mac: Some(to_mac.clone()),
+                    },
+                    ..template.clone()
+                });
+            }
+        }
+        topology.nodes.sort_by(|a, b| a.id.cmp(&b.id));
+        topology.links.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+        Ok(topology)
+    }
+
+    /// Generates an ed25519 client key pair `<name>` (no passphrase) in [`Testbed::dir`]
+    /// with ssh-keygen; returns the private key file and the public key line (for
+    /// `authorized_keys`).
+    ///
+    /// # Errors
+    ///
+    /// [`TestbedError::Invalid`] for a name that is not a plain file name,
+    /// [`TestbedError::Prerequisite`] without ssh-keygen, and command or file errors.
+    pub fn generate_client_key(&self, name: &str) -> Result<(PathBuf, String), TestbedError> {
+        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+            return Err(TestbedError::Invalid(format!("key name {name:?} must be a plain file name")));
+        }
+        if find_program("ssh-keygen").is_none() {
+            return Err(TestbedError::Prerequisite("ssh-keygen not found; install openssh-client".to_owned()));
+        }
+        let key = self.dir.join(name);
+        let _ = fs::remove_file(&key);
+        let _ = fs::remove_file(key.with_extension("pub"));
+        cmd::run_ok("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", &path_str(&key)])?;
+        let pub_path = PathBuf::from(format!("{}.pub", key.display()));
+        let public = fs::read_to_string(&pub_path).map_err(io_err(&pub_path))?.trim().to_owned();
+        Ok((key, public))
+    }
+
+    /// Starts lldpd in every namespace (but those in `options.except`) and waits until each
+    /// answers on its own control socket with its configuration applied.
     ///
     /// Each instance runs in the foreground (`-d`), on the node's ports only (`-I p*`),
     /// with its own control socket (`-u`), pidfile (`-p`) and configuration file (`-O`):
     /// system name = node name, port id subtype `ifname` (the port id is the interface
-    /// name), the bridge or station capability enabled, and the given tx-interval.
+    /// name; `macaddress` with `options.port_id_mac`), the bridge or station capability
+    /// enabled, and the given tx-interval.
     ///
     /// # Errors
     ///
@@ -656,7 +780,7 @@ impl Testbed {
         let lldpd = lldpd.to_string_lossy().into_owned();
         for i in 0..self.nodes.len() {
             let node = &self.nodes[i];
-            if node.lldpd_socket.is_some() {
+            if node.lldpd_socket.is_some() || options.except.contains(&node.id.0) {
                 continue;
             }
             let name = node.id.0.clone();
@@ -667,9 +791,10 @@ impl Testbed {
             let conf = self.dir.join(format!("{name}.lldpd.conf"));
             let text = format!(
                 "configure system hostname {name}\n\
-                 configure lldp portidsubtype ifname\n\
+                 configure lldp portidsubtype {}\n\
                  configure system capabilities enabled {capability}\n\
                  configure lldp tx-interval {}\n",
+                if options.port_id_mac { "macaddress" } else { "ifname" },
                 options.tx_interval_s.max(1)
             );
             fs::write(&conf, text).map_err(io_err(&conf))?;
@@ -684,6 +809,9 @@ impl Testbed {
         }
         for i in 0..self.nodes.len() {
             let name = self.nodes[i].id.0.clone();
+            if self.nodes[i].lldpd_socket.is_none() {
+                continue;
+            }
             let ready = poll_until(options.ready_timeout, "lldpd to answer", || {
                 if let Some(reason) = self.daemon_exited("lldpd", &name) {
                     return Some(Err(reason));
@@ -730,7 +858,8 @@ impl Testbed {
     }
 
     fn daemon_exited(&mut self, daemon: &str, node: &str) -> Option<String> {
-        let d = self.daemons.iter_mut().find(|d| d.name == daemon && d.node.0 == node)?;
+        // The most recent one: a node may run several sshds (one per port).
+        let d = self.daemons.iter_mut().rev().find(|d| d.name == daemon && d.node.0 == node)?;
         match d.child.try_wait() {
             Ok(Some(status)) => Some(format!("exited with {status}")),
             _ => None,
@@ -741,6 +870,7 @@ impl Testbed {
         let log = self
             .daemons
             .iter()
+            .rev()
             .find(|d| d.name == daemon && d.node.0 == node)
             .and_then(|d| fs::read_to_string(&d.log).ok())
             .unwrap_or_default();
@@ -800,7 +930,28 @@ impl Testbed {
     /// [`TestbedError::Prerequisite`] if sshd or ssh-keygen is missing,
     /// [`TestbedError::Daemon`] if sshd exits or never listens, and file or command errors.
     pub fn start_sshd(&mut self, node: &str, authorized_keys: &str) -> Result<SshEndpoint, TestbedError> {
+        let options = SshdOptions { authorized_keys: authorized_keys.to_owned(), ..SshdOptions::default() };
+        self.start_sshd_with(node, &options)
+    }
+
+    /// Like [`Testbed::start_sshd`], with a port and `Subsystem` lines (e.g. a NETCONF
+    /// server reached as the `netconf` subsystem). A node runs at most one sshd per port.
+    ///
+    /// # Errors
+    ///
+    /// As [`Testbed::start_sshd`], and [`TestbedError::Invalid`] for a subsystem name or
+    /// command containing a line break.
+    pub fn start_sshd_with(&mut self, node: &str, options: &SshdOptions) -> Result<SshEndpoint, TestbedError> {
         let i = self.index(node)?;
+        let authorized_keys = options.authorized_keys.as_str();
+        let port = if options.port == 0 { 22 } else { options.port };
+        let mut subsystems = String::new();
+        for (name, command) in &options.subsystems {
+            if name.contains(char::is_whitespace) || command.contains('\n') || name.is_empty() {
+                return Err(TestbedError::Invalid(format!("bad sshd subsystem {name:?} = {command:?}")));
+            }
+            subsystems.push_str(&format!("Subsystem {name} {command}\n"));
+        }
         let mgmt = self.nodes[i].management.clone().ok_or_else(|| {
             TestbedError::Invalid("sshd needs a management network (TestbedBuilder::management_network)".to_owned())
         })?;
@@ -813,17 +964,16 @@ impl Testbed {
         // sshd refuses to start without its privilege separation directory.
         let privsep = Path::new("/run/sshd");
         fs::create_dir_all(privsep).map_err(io_err(privsep))?;
-        let key = self.dir.join(format!("{node}.ssh_host_ed25519_key"));
+        let key = self.dir.join(format!("{node}.{port}.ssh_host_ed25519_key"));
         let _ = fs::remove_file(&key);
         let _ = fs::remove_file(key.with_extension("pub"));
         cmd::run_ok("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", node, "-f", &path_str(&key)])?;
         let pub_path = PathBuf::from(format!("{}.pub", key.display()));
         let host_public_key = fs::read_to_string(&pub_path).map_err(io_err(&pub_path))?.trim().to_owned();
-        let authorized = self.dir.join(format!("{node}.authorized_keys"));
+        let authorized = self.dir.join(format!("{node}.{port}.authorized_keys"));
         fs::write(&authorized, authorized_keys).map_err(io_err(&authorized))?;
-        let pidfile = self.dir.join(format!("{node}.sshd.pid"));
-        let conf = self.dir.join(format!("{node}.sshd_config"));
-        let port = 22;
+        let pidfile = self.dir.join(format!("{node}.{port}.sshd.pid"));
+        let conf = self.dir.join(format!("{node}.{port}.sshd_config"));
         let text = format!(
             "Port {port}\n\
              ListenAddress {NODE_MANAGEMENT_ADDR}%{MANAGEMENT_INTERFACE}\n\
@@ -837,13 +987,14 @@ impl Testbed {
              UsePAM no\n\
              StrictModes no\n\
              PrintMotd no\n\
-             LogLevel VERBOSE\n",
+             LogLevel VERBOSE\n\
+             {subsystems}",
             key.display(),
             pidfile.display(),
             authorized.display()
         );
         fs::write(&conf, text).map_err(io_err(&conf))?;
-        let log = self.dir.join(format!("{node}.sshd.log"));
+        let log = self.dir.join(format!("{node}.{port}.sshd.log"));
         let ns = self.nodes[i].namespace.clone();
         self.spawn_daemon("sshd", i, &ns, &path_str(&sshd), &["-D", "-e", "-f", &path_str(&conf)], &log)?;
         let addr = mgmt.node_addr(port);
@@ -934,9 +1085,14 @@ impl Testbed {
         // Deleting a namespace deletes the veths in it and their peers; these are only
         // left if a namespace could not be deleted.
         for h in hosts {
-            if Path::new("/sys/class/net").join(&h).exists() {
+            let present = || Path::new("/sys/class/net").join(&h).exists();
+            if present() {
+                // The kernel removes the peer of a deleted namespace's veth asynchronously:
+                // it may vanish between the check and the delete, which is no error.
                 if let Err(e) = cmd::run_ok("ip", &["link", "del", &h]) {
-                    first.get_or_insert(e);
+                    if present() {
+                        first.get_or_insert(e);
+                    }
                 }
             }
         }
@@ -1067,8 +1223,11 @@ pub fn cleanup_stale(prefix: &str) -> Result<StaleCleanup, TestbedError> {
     }
     report.interfaces = list_host_interfaces()?.into_iter().filter(|n| n.starts_with(prefix)).collect();
     for i in &report.interfaces {
+        // As in teardown: a peer of a deleted namespace's veth may vanish on its own.
         if let Err(e) = cmd::run_ok("ip", &["link", "del", i]) {
-            first.get_or_insert(e);
+            if Path::new("/sys/class/net").join(i).exists() {
+                first.get_or_insert(e);
+            }
         }
     }
     if let Ok(entries) = fs::read_dir("/tmp") {
@@ -1164,6 +1323,7 @@ mod tests {
                 processing_delay_ns: 0,
                 scheduled_queues: 1,
                 gcl_max_entries: 8,
+                ports: Default::default(),
             });
         }
         let b = Testbed::builder().topology(&t);

@@ -1,9 +1,14 @@
-//! LLDP topology discovery over SSH.
-//!
-//! This service is not implemented yet; see the open issues. It exits with status 1 so that
-//! nothing mistakes it for a working deployment.
+//! The `topology` binary: `topology [--config topology.toml]`, settings as
+//! [`tsn_topology::TopologyConfig`] with `TSN_TOPOLOGY_*` environment overrides (e.g.
+//! `TSN_TOPOLOGY_BUS__URL`), run by the shared service runtime (logs, `/healthz`,
+//! `/metrics`, SIGTERM).
 
-fn main() {
-    eprintln!("topology: not implemented yet (tsn-cp currently ships the scheduling core: see `tsnctl schedule`)");
-    std::process::exit(1);
+fn main() -> std::process::ExitCode {
+    tsn_service::main(
+        "topology",
+        "TSN_TOPOLOGY",
+        |c: &tsn_topology::TopologyConfig| &c.ops,
+        |c| &c.bus,
+        tsn_topology::run,
+    )
 }
