@@ -201,9 +201,19 @@ impl AmqpBus {
 
     /// Closes the connection. Subscriptions still open will reconnect when next polled.
     pub async fn close(&self) {
-        *self.shared.publisher.lock().await = None;
-        if let Some(connection) = self.shared.connection.lock().await.take() {
-            let _ = connection.close(200, "closed by tsn-bus".into()).await;
+        // Shutdown must never hang: a broker that vanishes mid-close, or a reconnect attempt
+        // holding the locks, once left `close` waiting forever (seen in the bus test suite).
+        // After the timeout the connection is simply dropped; the broker then requeues
+        // whatever was unacknowledged, as for a crash.
+        const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+        let close = async {
+            *self.shared.publisher.lock().await = None;
+            if let Some(connection) = self.shared.connection.lock().await.take() {
+                let _ = connection.close(200, "closed by tsn-bus".into()).await;
+            }
+        };
+        if tokio::time::timeout(CLOSE_TIMEOUT, close).await.is_err() {
+            tracing::warn!("closing the AMQP connection took over {CLOSE_TIMEOUT:?}; dropping it");
         }
     }
 

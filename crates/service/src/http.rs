@@ -49,6 +49,20 @@ impl Ops {
         self
     }
 
+    /// Adds the check `store`: healthy while the service's database answers.
+    pub fn check_store(self, store: crate::Store) -> Self {
+        self.check("store", move || {
+            let store = store.clone();
+            async move {
+                if store.ping().await {
+                    Ok(())
+                } else {
+                    Err("database unreachable".into())
+                }
+            }
+        })
+    }
+
     /// The axum router with `/healthz` and `/metrics`, to merge into another router.
     pub fn router(self) -> Router {
         Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics)).with_state(Arc::new(self))

@@ -84,16 +84,7 @@ pub async fn run(config: PreprocessConfig, bus: Arc<dyn Bus>, shutdown: Cancella
     let store = Store::open(&config.database_url).await?;
     let state = State::open(store.clone()).await?;
     let metrics = Metrics::new();
-    let ops = tsn_service::http::Ops::new(metrics.clone()).check("store", move || {
-        let store = store.clone();
-        async move {
-            if store.ping().await {
-                Ok(())
-            } else {
-                Err("database unreachable".into())
-            }
-        }
-    });
+    let ops = tsn_service::http::Ops::new(metrics.clone()).check_store(store.clone());
     tsn_service::start_ops(&config.ops, ops, &shutdown).await?;
 
     if let Some(path) = &config.topology_file {

@@ -103,17 +103,7 @@ pub async fn run_with(
     let store = Store::open(&config.database_url).await?;
     store.migrate("southbound", MIGRATIONS).await?;
     let metrics = Metrics::new();
-    let ping = store.clone();
-    let ops = tsn_service::http::Ops::new(metrics.clone()).check("store", move || {
-        let store = ping.clone();
-        async move {
-            if store.ping().await {
-                Ok(())
-            } else {
-                Err("database unreachable".into())
-            }
-        }
-    });
+    let ops = tsn_service::http::Ops::new(metrics.clone()).check_store(store.clone());
     tsn_service::start_ops(&config.ops, ops, &shutdown).await?;
     let mut solved =
         bus.subscribe(SOLVED_QUEUE, &[tsn_pipeline::SCHEDULE_SOLVED], ConsumerOptions::with_prefetch(1)).await?;
