@@ -364,6 +364,21 @@ impl Cluster {
         env
     }
 
+    /// Starts `service` like [`Cluster::start`] and waits (60 s at most) until its `/healthz`
+    /// answers; panics with every process log otherwise.
+    pub async fn start_healthy(&mut self, service: &str, name: &str, extra: &[(String, String)]) -> String {
+        let addr = self.start(service, name, extra);
+        assert!(wait_healthy(&addr, Duration::from_secs(60)).await, "{name} not healthy\n{}", self.logs());
+        addr
+    }
+
+    /// Starts preprocess, southbound and one scheduler (named as their services), healthy.
+    pub async fn start_pipeline(&mut self) {
+        for service in ["preprocess", "southbound", "scheduler"] {
+            self.start_healthy(service, service, &[]).await;
+        }
+    }
+
     /// Starts `service` with `extra` environment; returns its operations address.
     pub fn start(&mut self, service: &str, name: &str, extra: &[(String, String)]) -> String {
         let http = format!("127.0.0.1:{}", free_port());

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tsn_bus::ConsumerOptions;
 use tsn_itest::{
-    assert_admitted_once, assert_ready, bind_service_queues, stream_request, submit, verified_solutions, wait_healthy,
-    Cluster, Outcomes,
+    assert_admitted_once, assert_ready, bind_service_queues, stream_request, submit, verified_solutions, Cluster,
+    Outcomes,
 };
 use tsn_pipeline::{decode, v1};
 
@@ -35,8 +35,7 @@ async fn a_scheduler_killed_mid_solve_loses_nothing() {
         // A replica that takes every job and then "solves" for ten minutes.
         ("scheduler", "slow", vec![env("TSN_SCHEDULER_DEBUG_DELAY_MS", "600000")]),
     ] {
-        let addr = c.start(svc, name, &extra);
-        assert!(wait_healthy(&addr, Duration::from_secs(60)).await, "{name} not healthy\n{}", c.logs());
+        c.start_healthy(svc, name, &extra).await;
     }
     let streams: Vec<_> = (0..5).map(stream_request).collect();
     let ids: Vec<String> = streams.iter().map(|s| s.stream_id.clone()).collect();
@@ -47,8 +46,7 @@ async fn a_scheduler_killed_mid_solve_loses_nothing() {
     assert_eq!((p.phase.as_str(), d.message().request_id.as_str()), ("received", rid.as_str()));
     d.ack().await.unwrap();
     c.proc("slow").kill();
-    let addr = c.start("scheduler", "fast", &[]);
-    assert!(wait_healthy(&addr, Duration::from_secs(60)).await);
+    c.start_healthy("scheduler", "fast", &[]).await;
     outcomes.wait_for(std::slice::from_ref(&rid), Duration::from_secs(120)).await;
     let jobs = verified_solutions(&mut solved, 1, Duration::from_secs(30)).await;
     assert_ne!(jobs[0].solver, p.solver, "the surviving replica solved it");
@@ -65,10 +63,7 @@ async fn a_poison_message_is_dead_lettered_without_blocking_the_others() {
     let bus = c.bus().await;
     bind_service_queues(&bus).await;
     let mut outcomes = Outcomes::subscribe(&bus, "test.outcomes").await;
-    for (svc, name) in [("preprocess", "preprocess"), ("southbound", "southbound"), ("scheduler", "scheduler")] {
-        let addr = c.start(svc, name, &[]);
-        assert!(wait_healthy(&addr, Duration::from_secs(60)).await, "{name} not healthy\n{}", c.logs());
-    }
+    c.start_pipeline().await;
     let before = submit(&bus, vec![stream_request(0)], vec![]).await;
     let poison = tsn_itest::unique("poison-");
     let garbage = tsn_bus::Message::new(tsn_pipeline::COMPUTE_REQUESTED, &poison, 0, vec![0xff; 11]);
@@ -118,10 +113,7 @@ async fn rabbitmq_restarted_mid_run_the_run_completes() {
     let bus = c.bus().await;
     bind_service_queues(&bus).await;
     let mut outcomes = Outcomes::subscribe(&bus, "test.outcomes").await;
-    for (svc, name) in [("preprocess", "preprocess"), ("southbound", "southbound"), ("scheduler", "scheduler")] {
-        let addr = c.start(svc, name, &[]);
-        assert!(wait_healthy(&addr, Duration::from_secs(60)).await, "{name} not healthy\n{}", c.logs());
-    }
+    c.start_pipeline().await;
     let mut ids = Vec::new();
     for chunk in 0..4 {
         ids.push(submit(&bus, (chunk * 3..chunk * 3 + 3).map(stream_request).collect(), vec![]).await);
