@@ -32,6 +32,9 @@ use crate::{AfPacketTx, DatapathError, ShimServer};
 /// UDP port the listener counts frames on.
 pub const BENCH_PORT: u16 = 40_400;
 
+/// Row (d)'s note in a build without the `dpdk` feature (the row is printed, never left out).
+pub const NOT_BUILT_DPDK: &str = "not built (enable feature dpdk: tsn-datapath/dpdk, or `dpdk` of node-agent / tsnctl)";
+
 /// How the talker releases its frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxMode {
@@ -48,6 +51,22 @@ pub enum TxMode {
 impl TxMode {
     /// All four rows.
     pub const ALL: [TxMode; 4] = [TxMode::KernelSleep, TxMode::KernelTxtime, TxMode::AgentAfPacket, TxMode::AgentDpdk];
+
+    /// The mode of report row `a`, `b`, `c` or `d`.
+    pub fn from_row(row: char) -> Option<TxMode> {
+        match row.to_ascii_lowercase() {
+            'a' => Some(TxMode::KernelSleep),
+            'b' => Some(TxMode::KernelTxtime),
+            'c' => Some(TxMode::AgentAfPacket),
+            'd' => Some(TxMode::AgentDpdk),
+            _ => None,
+        }
+    }
+
+    /// The modes of rows `rows` (as [`TxMode::from_row`]); `Err` names the first unknown row.
+    pub fn from_rows(rows: &[char]) -> Result<Vec<TxMode>, char> {
+        rows.iter().map(|&r| TxMode::from_row(r).ok_or(r)).collect()
+    }
 
     /// Row label.
     pub fn label(self) -> &'static str {
@@ -113,7 +132,7 @@ pub struct BenchRow {
     pub mode: TxMode,
     /// UDP payload bytes.
     pub payload: usize,
-    /// Frames the talker was asked to send.
+    /// Frames the talker was asked to send (0: the row did not run).
     pub frames: usize,
     /// Frames the listener received.
     pub received: usize,
@@ -153,7 +172,7 @@ impl fmt::Display for BenchReport {
             "mode", "bytes", "recv/sent", "min", "p50", "p90", "p99", "p99.9", "max", "jitter"
         )?;
         for r in &self.rows {
-            let recv = format!("{}/{}", r.received, r.frames);
+            let recv = if r.frames == 0 { "-".to_string() } else { format!("{}/{}", r.received, r.frames) };
             match (r.percentiles_ns, r.min_ns, r.jitter_ns) {
                 (Some(p), Some(min), Some(j)) => writeln!(
                     f,
@@ -277,11 +296,12 @@ pub fn run_bench(opts: BenchOptions) -> Result<BenchReport, DatapathError> {
     Ok(BenchReport { cycle_ns: opts.cycle_ns, rows })
 }
 
-fn skipped(opts: &BenchOptions, mode: TxMode, payload: usize, why: &str) -> BenchRow {
+/// A row that did not run (nothing sent: `frames` is 0).
+fn skipped(mode: TxMode, payload: usize, why: &str) -> BenchRow {
     BenchRow {
         mode,
         payload,
-        frames: opts.frames,
+        frames: 0,
         received: 0,
         percentiles_ns: None,
         min_ns: None,
@@ -294,7 +314,7 @@ fn run_row(opts: &BenchOptions, mode: TxMode, payload: usize) -> Result<BenchRow
     let shim = match mode {
         TxMode::AgentAfPacket | TxMode::AgentDpdk => match find_shim(opts.shim_path.as_deref()) {
             Some(p) => Some(p),
-            None => return Ok(skipped(opts, mode, payload, "libktsn.so not found (build ktsn-shim or set KTSN_SHIM)")),
+            None => return Ok(skipped(mode, payload, "libktsn.so not found (build ktsn-shim or set KTSN_SHIM)")),
         },
         _ => None,
     };
@@ -302,7 +322,7 @@ fn run_row(opts: &BenchOptions, mode: TxMode, payload: usize) -> Result<BenchRow
         #[cfg(feature = "dpdk")]
         crate::dpdk::eal_init()?; // seconds, once: not inside the timed part of the row
         #[cfg(not(feature = "dpdk"))]
-        return Ok(skipped(opts, mode, payload, "not built: enable the `dpdk` feature of tsn-datapath"));
+        return Ok(skipped(mode, payload, NOT_BUILT_DPDK));
     }
     let p = netns::unique_prefix();
     let (na, nb) = (format!("{p}a"), format!("{p}b"));

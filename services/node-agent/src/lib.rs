@@ -4,10 +4,13 @@
 //! * [`wire`] — validation of `ApplyScheduleRequest`s into the datapath's types.
 //! * [`core`] — the agent's state, one thread reading one message at a time.
 //! * [`serve`] — gRPC server, `/healthz`, start-up and shutdown.
+//! * [`bridge`] — the bridge role: the engine forwards between ports and applies the gate
+//!   control lists committed over NETCONF (`node-agent bridge`).
 //!
 //! `--dry-run` accepts and records schedules without touching a NIC (for pipeline tests and
 //! dev mode). The datapath itself is `tsn-datapath`; the shim is `libktsn.so` (ktsn-shim).
 
+pub mod bridge;
 pub mod core;
 pub mod health;
 pub mod wire;
@@ -41,6 +44,9 @@ pub enum AgentError {
     /// TLS material is missing or invalid.
     #[error("TLS: {0}")]
     Tls(String),
+    /// A setting is not usable (bridge ports, SSH keys).
+    #[error("configuration: {0}")]
+    Config(String),
     /// The datapath could not start.
     #[error(transparent)]
     Datapath(#[from] tsn_datapath::DatapathError),

@@ -4,18 +4,23 @@
 //! node-agent --tls-cert server.pem --tls-key server.key --tls-client-ca ca.pem   # production
 //! node-agent --dry-run --grpc-listen 127.0.0.1:0 --health-listen 127.0.0.1:0     # record only
 //! node-agent bench --frames 2000                                                 # datapath bench
+//! node-agent bridge --port p0 --port p1 --host-key key --authorized-keys keys    # bridge role
 //! ```
 //!
-//! On start it prints `grpc=<addr>` and `health=<addr>` lines on stdout (useful with port 0).
+//! On start it prints `grpc=<addr>` and `health=<addr>` lines on stdout (useful with port 0);
+//! the bridge prints `netconf=<addr>`, and on SIGTERM its final `counters …` line.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use node_agent::bridge::BridgeOptions;
 use node_agent::core::CoreOptions;
 use node_agent::{AgentOptions, TlsFiles};
-use tsn_datapath::{BenchOptions, EngineConfig, GatePolicy, TxMode};
+use tsn_datapath::{BenchOptions, EngineConfig, GatePolicy, StaticEntry, TxMode};
 
 #[derive(Parser, Debug)]
 #[command(name = "node-agent", about = "KTSNd-style enforcing datapath with a gRPC (mTLS) schedule API")]
@@ -30,6 +35,61 @@ struct Cli {
 enum Command {
     /// Datapath latency benchmark: talker and listener on a veth pair (needs root).
     Bench(BenchArgs),
+    /// Bridge role: forward between ports through the engine, gate control lists over
+    /// NETCONF (SSH) (needs root).
+    Bridge(BridgeArgs),
+}
+
+#[derive(Args, Debug)]
+struct BridgeArgs {
+    /// Bridge name in NETCONF logs (default: the host name).
+    #[arg(long)]
+    name: Option<String>,
+    /// A member port (repeat: two or more).
+    #[arg(long = "port", required = true)]
+    ports: Vec<String>,
+    /// A static forwarding entry `MAC=PORT` (repeat).
+    #[arg(long = "static-entry", value_parser = parse_static_entry)]
+    static_entries: Vec<StaticEntry>,
+    /// Do not learn source addresses (static entries and flooding only).
+    #[arg(long)]
+    no_learning: bool,
+    /// Line rate of the ports, bit/s.
+    #[arg(long, default_value_t = 1_000_000_000)]
+    rate_bps: u64,
+    /// NETCONF-over-SSH listen address.
+    #[arg(long, default_value = "[::]:830")]
+    netconf_listen: SocketAddr,
+    /// OpenSSH private host key (unencrypted).
+    #[arg(long)]
+    host_key: PathBuf,
+    /// OpenSSH authorized_keys file of the NETCONF clients.
+    #[arg(long)]
+    authorized_keys: PathBuf,
+    /// A user name allowed to log in (repeat; default: any user with an authorized key).
+    #[arg(long = "user")]
+    users: Vec<String>,
+    /// Run the engine thread SCHED_FIFO at this priority.
+    #[arg(long)]
+    realtime_priority: Option<i32>,
+    /// Pin the engine thread to this CPU.
+    #[arg(long)]
+    cpu: Option<usize>,
+    /// What to do with a frame its window cannot hold.
+    #[arg(long, value_enum, default_value_t = Policy::Hold)]
+    gate_policy: Policy,
+    /// Frames released later than this after their time are late and not sent (ns).
+    #[arg(long, default_value_t = 200_000)]
+    late_tolerance_ns: u64,
+}
+
+fn parse_static_entry(s: &str) -> Result<StaticEntry, String> {
+    let (mac, port) = s.split_once('=').ok_or("expected MAC=PORT")?;
+    let mac = tsn_datapath::frame::parse_mac(mac).ok_or_else(|| format!("{mac:?} is not a MAC address"))?;
+    if port.is_empty() {
+        return Err("empty port name".into());
+    }
+    Ok(StaticEntry { mac, port: port.to_string() })
 }
 
 #[derive(Args, Debug)]
@@ -114,24 +174,118 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Bench(b)) => bench(b),
+        Some(Command::Bridge(b)) => bridge(b),
         None => run(cli.run),
     }
 }
 
-fn bench(b: BenchArgs) -> ExitCode {
-    let mut modes = Vec::new();
-    for r in &b.rows {
-        match r {
-            'a' => modes.push(TxMode::KernelSleep),
-            'b' => modes.push(TxMode::KernelTxtime),
-            'c' => modes.push(TxMode::AgentAfPacket),
-            'd' => modes.push(TxMode::AgentDpdk),
-            other => {
-                eprintln!("node-agent bench: unknown row {other:?} (a, b, c or d)");
-                return ExitCode::from(2);
-            }
+/// Writes one line on stdout. A reader that went away (a test or supervisor that read the
+/// address lines and closed the pipe) is not an error of the agent: `println!` would panic
+/// on EPIPE and take the whole agent down with it.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+}
+
+fn policy(p: Policy) -> GatePolicy {
+    match p {
+        Policy::Hold => GatePolicy::Hold,
+        Policy::Drop => GatePolicy::Drop,
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("node-agent: cannot start the runtime: {e}");
+            None
         }
     }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn bridge(b: BridgeArgs) -> ExitCode {
+    let opts = BridgeOptions {
+        name: b.name.unwrap_or_else(host_name),
+        ports: b.ports,
+        static_entries: b.static_entries,
+        learning: !b.no_learning,
+        rate_bps: b.rate_bps,
+        tx_guard_ns: 20_000,
+        engine: EngineConfig {
+            late_tolerance_ns: b.late_tolerance_ns,
+            gate_policy: policy(b.gate_policy),
+            realtime_priority: b.realtime_priority,
+            cpu: b.cpu,
+            ..EngineConfig::default()
+        },
+        netconf_listen: b.netconf_listen,
+        host_key: b.host_key,
+        authorized_keys: b.authorized_keys,
+        users: b.users,
+    };
+    let Some(rt) = runtime() else { return ExitCode::FAILURE };
+    rt.block_on(async move {
+        let mut running = match node_agent::bridge::start(opts).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("node-agent bridge: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        say(&format!("netconf={}", running.netconf_addr));
+        let failed = tokio::select! {
+            () = shutdown_signal() => None,
+            r = &mut running.task => Some(match r {
+                Ok(Ok(())) => "the NETCONF listener stopped".to_string(),
+                Ok(Err(e)) => format!("NETCONF server: {e}"),
+                Err(e) => format!("NETCONF task: {e}"),
+            }),
+        };
+        let c = running.stop(Duration::from_secs(2));
+        say(&format!(
+            "counters submitted={} sent={} late={} dropped={} held={} gate_overruns={}",
+            c.submitted,
+            c.sent,
+            c.late,
+            c.dropped(),
+            c.held,
+            c.gate_overruns
+        ));
+        match failed {
+            None => ExitCode::SUCCESS,
+            Some(why) => {
+                eprintln!("node-agent bridge: {why}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn bench(b: BenchArgs) -> ExitCode {
+    let modes = match TxMode::from_rows(&b.rows) {
+        Ok(m) => m,
+        Err(other) => {
+            eprintln!("node-agent bench: unknown row {other:?} (a, b, c or d)");
+            return ExitCode::from(2);
+        }
+    };
     let opts = BenchOptions {
         frames: b.frames,
         cycle_ns: b.cycle_us * 1000,
@@ -162,19 +316,14 @@ fn run(a: RunArgs) -> ExitCode {
         eprintln!("node-agent: give --tls-cert/--tls-key/--tls-client-ca for mTLS, or --insecure (development only)");
         return ExitCode::from(2);
     }
-    let node = a.node.unwrap_or_else(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
-    });
+    let node = a.node.unwrap_or_else(host_name);
     let opts = AgentOptions {
         core: CoreOptions {
             node,
             dry_run: a.dry_run,
             engine: EngineConfig {
                 late_tolerance_ns: a.late_tolerance_ns,
-                gate_policy: match a.gate_policy {
-                    Policy::Hold => GatePolicy::Hold,
-                    Policy::Drop => GatePolicy::Drop,
-                },
+                gate_policy: policy(a.gate_policy),
                 realtime_priority: a.realtime_priority,
                 cpu: a.cpu,
                 ..EngineConfig::default()
@@ -186,28 +335,12 @@ fn run(a: RunArgs) -> ExitCode {
         health_listen: a.health_listen,
         tls,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("node-agent: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(rt) = runtime() else { return ExitCode::FAILURE };
     rt.block_on(async move {
-        let shutdown = async {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        };
-        match node_agent::serve(opts, shutdown).await {
+        match node_agent::serve(opts, shutdown_signal()).await {
             Ok(running) => {
-                println!("grpc={}", running.grpc_addr);
-                println!("health={}", running.health_addr);
+                say(&format!("grpc={}", running.grpc_addr));
+                say(&format!("health={}", running.health_addr));
                 match running.task.await {
                     Ok(Ok(())) => ExitCode::SUCCESS,
                     Ok(Err(e)) => {

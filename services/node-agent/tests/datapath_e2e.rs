@@ -3,9 +3,12 @@
 //! `libktsn.so` next to it, and the frames arrive in the peer namespace tagged with the
 //! scheduled PCP, inside the port's windows; GetState and WatchCounters account for them.
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
+
+use common::Agent;
 
 use node_agent::pb::node_agent_client::NodeAgentClient;
 use node_agent::pb::{self, ApplyScheduleRequest};
@@ -14,20 +17,10 @@ use tsn_datapath::bench::{default_python, find_shim, PY_TXTIME_TALKER};
 use tsn_datapath::netns::{in_netns, unique_prefix, Capture, Netns};
 use tsn_datapath::{sys, Clock, DatapathError, GateEntry, Gcl};
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 const CYCLE_NS: u64 = 1_000_000;
 const FRAMES: usize = 200;
 
 #[test]
-#[ignore = "flaky (about half the runs): the agent stops answering gRPC after the sender ran; run with --ignored while fixing"]
 fn grpc_schedule_drives_the_datapath() {
     assert!(tsn_datapath::netns::available(), "this test needs root and iproute2");
     let shim = find_shim(None).expect("libktsn.so (ktsn-shim is a dev-dependency, so cargo builds it)");
@@ -42,22 +35,25 @@ fn grpc_schedule_drives_the_datapath() {
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("agent.sock");
 
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &na, env!("CARGO_BIN_EXE_node-agent"), "--insecure", "--node", "e2e"])
-        .args(["--grpc-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0", "--realtime-priority", "50"])
-        .arg("--shim-socket")
-        .arg(&sock)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _agent = KillOnDrop(child);
-    let grpc = std::io::BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("grpc=").map(str::to_string))
-        .expect("the agent printed its gRPC address");
+    let sock_arg = sock.display().to_string();
+    let mut agent = Agent::start(
+        &na,
+        &[
+            "--insecure",
+            "--node",
+            "e2e",
+            "--grpc-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--realtime-priority",
+            "50",
+            "--shim-socket",
+            &sock_arg,
+        ],
+        &dir.join("agent.stderr"),
+    );
+    let grpc = agent.wait_value("grpc", Duration::from_secs(60));
 
     // Class 6 open for the first 600 µs of each 1 ms cycle.
     let base = Clock::Tai.now_ns() / CYCLE_NS * CYCLE_NS;
@@ -96,11 +92,13 @@ fn grpc_schedule_drives_the_datapath() {
     let applied = in_netns(&na, move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let mut c = NodeAgentClient::connect(addr).await.unwrap();
-            Ok(c.apply_schedule(request).await.unwrap().into_inner())
+            let mut c =
+                NodeAgentClient::connect(addr).await.map_err(|e| DatapathError::Setup(format!("connect: {e}")))?;
+            let r = c.apply_schedule(request).await.map_err(|e| DatapathError::Setup(format!("ApplySchedule: {e}")))?;
+            Ok(r.into_inner())
         })
     })
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{e}\n{}", agent.diagnostics()));
     assert!(applied.changed);
 
     let capture = Capture::start(&nb, &b.ifname, vec![tsn_datapath::bench::BENCH_PORT]).unwrap();
@@ -119,7 +117,7 @@ fn grpc_schedule_drives_the_datapath() {
         .args([(CYCLE_NS + 333_333).to_string(), start.to_string(), "3000000".into(), "64".into(), "1".into()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "talker: {}\n{}", String::from_utf8_lossy(&out.stderr), agent.diagnostics());
     std::thread::sleep(Duration::from_millis(300));
     let frames = capture.finish().unwrap();
 
@@ -127,17 +125,25 @@ fn grpc_schedule_drives_the_datapath() {
     let (state, reports) = in_netns(&na, move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let mut c = NodeAgentClient::connect(addr).await.unwrap();
-            let state = c.get_state(pb::GetStateRequest {}).await.unwrap().into_inner();
-            let mut w = c.watch_counters(pb::WatchCountersRequest { interval_ms: 10 }).await.unwrap().into_inner();
+            let e = |what: &str, e: &dyn std::fmt::Display| DatapathError::Setup(format!("{what}: {e}"));
+            let mut c = NodeAgentClient::connect(addr).await.map_err(|x| e("connect", &x))?;
+            let state = c.get_state(pb::GetStateRequest {}).await.map_err(|x| e("GetState", &x))?.into_inner();
+            let mut w = c
+                .watch_counters(pb::WatchCountersRequest { interval_ms: 10 })
+                .await
+                .map_err(|x| e("WatchCounters", &x))?
+                .into_inner();
             let mut reports = Vec::new();
             for _ in 0..2 {
-                reports.push(w.next().await.unwrap().unwrap());
+                match w.next().await {
+                    Some(r) => reports.push(r.map_err(|x| e("counter report", &x))?),
+                    None => return Err(DatapathError::Setup("counter stream ended".into())),
+                }
             }
             Ok((state, reports))
         })
     })
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{e}\n{}", agent.diagnostics()));
     let _ = std::fs::remove_dir_all(&dir);
     drop(ns);
 
