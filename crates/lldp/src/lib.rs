@@ -7,6 +7,8 @@
 //! serde mirror of that output lives in `wire` and is converted into the types below in one
 //! place, with every mandatory field checked. LLDP does not say how fast a port is or
 //! whether it is up: [`ports`] parses what the device's kernel says ([`PORT_TABLE_COMMAND`]).
+//! Devices that serve the `ieee802-dot1ab-lldp` YANG model over NETCONF give the same
+//! records through [`dot1ab`], which also renders them as that model's XML.
 //!
 //! ```
 //! let text = r#"{"lldp":[{"interface":[{"name":"p0","via":"LLDP","chassis":[{
@@ -21,6 +23,7 @@
 //! assert_eq!(neighbors[0].port.ttl_s, Some(4));
 //! ```
 
+pub mod dot1ab;
 pub mod ports;
 mod wire;
 
@@ -29,6 +32,7 @@ use std::net::IpAddr;
 
 use thiserror::Error;
 
+pub use dot1ab::{parse_lldp_xml, render_lldp_xml, LldpData, LocalPort};
 pub use ports::{parse_port_table, PortState, PORT_TABLE_COMMAND};
 
 /// Why `lldpcli` output could not be turned into records.
@@ -42,6 +46,9 @@ pub enum LldpError {
         /// What serde_json reported, with line and column.
         message: String,
     },
+    /// Not XML, or XML without an `ieee802-dot1ab-lldp` `<lldp>` container.
+    #[error("not an ieee802-dot1ab-lldp <lldp> data tree: {0}")]
+    Xml(String),
     /// A field that LLDP makes mandatory (chassis id, port id, ...) is absent or empty.
     #[error("{context}: missing {field}")]
     Missing {

@@ -1,10 +1,11 @@
 //! Property tests: the parsers return `Ok` or `Err` — never panic — on arbitrary text, on
-//! byte-level mutations of real output, and on structurally mutated JSON; and records
-//! rendered back into json0 parse to the same records.
+//! byte-level mutations of real output (json0, and the same output rendered as the
+//! `ieee802-dot1ab-lldp` XML tree), and on structurally mutated JSON; and records rendered
+//! back into json0 parse to the same records.
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use tsn_lldp::{parse_chassis, parse_neighbors, IdSubtype};
+use tsn_lldp::{parse_chassis, parse_lldp_xml, parse_neighbors, render_lldp_xml, IdSubtype, LldpData};
 
 const FIXTURES: [&str; 5] = [
     include_str!("data/neighbors-single.json"),
@@ -17,7 +18,24 @@ const FIXTURES: [&str; 5] = [
 fn exercise(text: &str) {
     let _ = parse_neighbors(text);
     let _ = parse_chassis(text);
+    let _ = parse_lldp_xml(text);
 }
+
+/// The fixtures as a NETCONF server of ours would send them: `<data><lldp>...`.
+fn xml_fixtures() -> Vec<String> {
+    let chassis = parse_chassis(FIXTURES[4]).unwrap();
+    FIXTURES[..4]
+        .iter()
+        .map(|t| {
+            let data = LldpData::from_records(chassis.clone(), parse_neighbors(t).unwrap());
+            format!("<data xmlns=\"urn:ietf:params:xml:ns:netconf:base:1.0\">{}</data>", render_lldp_xml(&data))
+        })
+        .collect()
+}
+
+/// Bytes that matter to the JSON and the XML parsers.
+const JSON_BYTES: &[u8] = b"{}[]\":,0123456789 tfn-";
+const XML_BYTES: &[u8] = b"<>/=\"'&;#:xmlns-abcdefABCDEF0123456789 \n";
 
 #[derive(Clone, Debug)]
 enum Edit {
@@ -27,7 +45,11 @@ enum Edit {
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
-    let byte = prop_oneof![4 => prop::sample::select(b"{}[]\":,0123456789 tfn-".to_vec()), 1 => any::<u8>()];
+    edit_with(JSON_BYTES)
+}
+
+fn edit_with(alphabet: &'static [u8]) -> impl Strategy<Value = Edit> {
+    let byte = prop_oneof![4 => prop::sample::select(alphabet.to_vec()), 1 => any::<u8>()];
     prop_oneof![
         (any::<usize>(), byte.clone()).prop_map(|(i, b)| Edit::Insert(i, b)),
         any::<usize>().prop_map(Edit::Delete),
@@ -117,6 +139,18 @@ proptest! {
     #[test]
     fn byte_mutations_of_real_output(which in 0..FIXTURES.len(), edits in prop::collection::vec(edit(), 1..8)) {
         exercise(&mutate_bytes(FIXTURES[which], &edits));
+    }
+
+    #[test]
+    fn byte_mutations_of_real_output_as_yang_xml(which in 0..4usize, edits in prop::collection::vec(edit_with(XML_BYTES), 1..8)) {
+        let fixtures = xml_fixtures();
+        exercise(&mutate_bytes(&fixtures[which], &edits));
+    }
+
+    #[test]
+    fn arbitrary_xml_like_text(text in "(<[a-z:-]{0,12}( xmlns(:[a-z])?=\"[a-z:.0-9-]{0,40}\")?/?>|</[a-z:-]{0,12}>|[a-zA-Z0-9 &;#-]{0,8}){0,40}") {
+        exercise(&text);
+        let _ = parse_lldp_xml(&format!("<lldp xmlns=\"urn:ieee:std:802.1AB:yang:ieee802-dot1ab-lldp\">{text}</lldp>"));
     }
 
     #[test]

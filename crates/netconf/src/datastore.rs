@@ -14,6 +14,11 @@ const LIST_KEYS: &[(&str, &[&str])] = &[
     ("queue-max-sdu-table", &["traffic-class"]),
     ("admin-control-list", &["index"]),
     ("module", &["name", "revision"]),
+    // ieee802-dot1ab-lldp (operational state merged into `<get>` answers, see `state`).
+    ("port", &["name", "dest-mac-address"]),
+    ("remote-systems-data", &["time-mark", "remote-index"]),
+    ("management-address", &["address-subtype", "address"]),
+    ("management-address-tx-port", &["address-subtype", "man-address"]),
 ];
 
 fn keys_of(el: &Element) -> &'static [&'static str] {

@@ -8,7 +8,8 @@
 //!   `ieee802-dot1q-sched` (2018) configuration, and back;
 //! * [`fleet`]: all-or-nothing deploys over many bridges ([`fleet::deploy_fleet`]);
 //! * [`server`] and [`ssh_server`]: the NETCONF server of the software bridge, with
-//!   libyang validation ([`validate`]) and a pluggable [`server::GateBackend`];
+//!   libyang validation ([`validate`]), a pluggable [`server::GateBackend`] and
+//!   operational state for `<get>` from a [`state::StateProvider`];
 //! * [`ssh`]: the client transport over `tsn-ssh` (pinned host keys).
 
 pub mod client;
@@ -21,6 +22,7 @@ pub mod render;
 pub mod server;
 pub mod ssh;
 pub mod ssh_server;
+pub mod state;
 pub mod validate;
 pub mod xml;
 
@@ -30,3 +32,4 @@ pub use fleet::{deploy_fleet, DeviceOutcome, DeviceResult, FleetDevice, FleetOpt
 pub use message::{Hello, RpcError};
 pub use render::{render, PortGcl, PortLimits, RenderOptions, SchedVariant};
 pub use server::{GateBackend, NetconfServer, RecordingBackend, ServerConfig};
+pub use state::{StateError, StateProvider};

@@ -27,6 +27,7 @@ use crate::message::{
     CAP_WRITABLE_RUNNING,
 };
 use crate::render::{gate_tables, GateTable};
+use crate::state::{merge_state, StateProvider};
 use crate::validate::{module_capabilities, Validator};
 use crate::xml::{Element, NC_NS};
 
@@ -172,11 +173,23 @@ pub struct NetconfServer {
     name: Arc<str>,
     max_message: usize,
     hello_timeout: Duration,
+    /// Operational state added to `<get>` answers (see [`crate::state`]).
+    state: Option<Arc<dyn StateProvider>>,
 }
 
 impl NetconfServer {
     /// Starts the datastore actor.
     pub fn start(config: ServerConfig) -> Self {
+        Self::start_inner(config, None)
+    }
+
+    /// Starts the datastore actor with a source of operational state: `<get>` answers
+    /// carry `state`'s data merged with running, and the `<hello>` announces its modules.
+    pub fn start_with_state(config: ServerConfig, state: Arc<dyn StateProvider>) -> Self {
+        Self::start_inner(config, Some(state))
+    }
+
+    fn start_inner(config: ServerConfig, state: Option<Arc<dyn StateProvider>>) -> Self {
         let (tx, rx) = mpsc::channel(64);
         let running = Element { children: config.initial.clone(), ..Element::new(Some(NC_NS), "data") };
         let server = NetconfServer {
@@ -185,6 +198,7 @@ impl NetconfServer {
             name: config.name.clone().into(),
             max_message: config.max_message,
             hello_timeout: config.hello_timeout,
+            state,
         };
         let actor = Actor {
             candidate: running.clone(),
@@ -246,6 +260,13 @@ impl NetconfServer {
         .map(|s| s.to_string())
         .collect();
         caps.extend(module_capabilities());
+        if let Some(state) = &self.state {
+            for c in state.capabilities() {
+                if !caps.contains(&c) {
+                    caps.push(c);
+                }
+            }
+        }
         let hello = Hello { capabilities: caps, session_id: Some(session) };
         framed.write_message(&hello.to_xml()).await?;
         let first = tokio::time::timeout(self.hello_timeout, framed.read_message())
@@ -291,15 +312,45 @@ impl NetconfServer {
                 continue;
             }
             let closing = rpc.children.first().is_some_and(|op| op.is(NC_NS, "close-session"));
-            let (tx, rx) = oneshot::channel();
-            self.tx.send(Cmd::Rpc { session, rpc, reply: tx }).await.map_err(|_| NetconfError::Closed)?;
-            let result = rx.await.map_err(|_| NetconfError::Closed)?;
+            let result = match (&self.state, rpc.children.first()) {
+                // With operational state, <get> is answered here: the provider may be slow
+                // and must not hold up the datastore actor.
+                (Some(state), Some(op)) if op.is(NC_NS, "get") => self.get_with_state(state.as_ref(), op).await?,
+                _ => {
+                    let (tx, rx) = oneshot::channel();
+                    self.tx.send(Cmd::Rpc { session, rpc, reply: tx }).await.map_err(|_| NetconfError::Closed)?;
+                    rx.await.map_err(|_| NetconfError::Closed)?
+                }
+            };
             framed.write_message(&reply_xml(&attrs, result)).await?;
             if closing {
                 framed.shutdown().await;
                 return Ok(());
             }
         }
+    }
+}
+
+impl NetconfServer {
+    /// `<get>` on a server with operational state: running (from the actor) merged with
+    /// the provider's state, then filtered.
+    async fn get_with_state(&self, state: &dyn StateProvider, op: &Element) -> Result<RpcResult, NetconfError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Cmd::Snapshot { reply: tx }).await.map_err(|_| NetconfError::Closed)?;
+        let (running, _) = rx.await.map_err(|_| NetconfError::Closed)?;
+        let filter = match op.child("filter") {
+            Some(f) if f.attr("type").unwrap_or("subtree") == "subtree" => Some(f.children.as_slice()),
+            // Other filter types are refused by `read` below.
+            _ => None,
+        };
+        let data = match state.state(filter).await {
+            Ok(elements) => merge_state(&running, &elements),
+            Err(e) => {
+                tracing::warn!(bridge = %self.name, error = %e, "operational state unavailable");
+                return Ok(Err(err("application", "operation-failed", format!("operational state unavailable: {e}"))));
+            }
+        };
+        Ok(read(&data, op))
     }
 }
 
@@ -340,6 +391,20 @@ type RpcResult = Result<Option<String>, Vec<RpcError>>;
 
 fn err(error_type: &str, tag: &str, message: impl Into<String>) -> Vec<RpcError> {
     vec![RpcError::new(error_type, tag, message)]
+}
+
+/// The `<data>` answer of get / get-config: `data` through the request's filter.
+fn read(data: &Element, op: &Element) -> RpcResult {
+    let data = match op.child("filter") {
+        None => data.clone(),
+        Some(f) => match f.attr("type").unwrap_or("subtree") {
+            "subtree" => subtree_filter(data, &f.children),
+            other => {
+                return Err(err("protocol", "operation-not-supported", format!("{other} filters are not supported")))
+            }
+        },
+    };
+    Ok(Some(Element { ns: Some(NC_NS.into()), name: "data".into(), ..data }.to_xml()))
 }
 
 fn datastore_of(el: Option<&Element>) -> Option<&'static str> {
@@ -452,20 +517,7 @@ impl Actor {
     }
 
     fn read(&self, data: &Element, op: &Element) -> RpcResult {
-        let data = match op.child("filter") {
-            None => data.clone(),
-            Some(f) => match f.attr("type").unwrap_or("subtree") {
-                "subtree" => subtree_filter(data, &f.children),
-                other => {
-                    return Err(err(
-                        "protocol",
-                        "operation-not-supported",
-                        format!("{other} filters are not supported"),
-                    ))
-                }
-            },
-        };
-        Ok(Some(Element { ns: Some(NC_NS.into()), name: "data".into(), ..data }.to_xml()))
+        read(data, op)
     }
 
     async fn edit_config(&mut self, session: u32, op: &Element) -> RpcResult {

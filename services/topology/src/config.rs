@@ -25,6 +25,14 @@
 //! host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ"
 //! lldpcli = "sudo lldpcli"
 //!
+//! [[devices]]
+//! name = "br1"
+//! host = "10.0.0.2"
+//! user = "tsn"
+//! key = "/etc/tsn/id_ed25519"
+//! source = "netconf"
+//! netconf_port = 830
+//!
 //! [[stations]]
 //! name = "plc7"
 //! attached_to = "br0"
@@ -131,6 +139,13 @@ pub enum SourceKind {
     /// `lldpcli -f json0` and sysfs over SSH.
     #[default]
     Lldpcli,
+    /// NETCONF over SSH ([`Device::netconf_port`]): `<get>` of the `ieee802-dot1ab-lldp`
+    /// `lldp` container, and port speeds from `ietf-interfaces` where the device offers it.
+    Netconf,
+    /// NETCONF when the device's `<hello>` (or YANG library) lists `ieee802-dot1ab-lldp`,
+    /// lldpcli over SSH otherwise (also when nothing answers on the NETCONF port). A host
+    /// key refused on the NETCONF port is never a reason to fall back.
+    Auto,
 }
 
 /// A device the service logs into.
@@ -162,6 +177,13 @@ pub struct Device {
     /// Where its neighbour table comes from.
     #[serde(default)]
     pub source: SourceKind,
+    /// NETCONF-over-SSH port (sources `netconf` and `auto`).
+    #[serde(default = "default_netconf_port")]
+    pub netconf_port: u16,
+    /// The NETCONF server's pinned host key when it differs from [`Device::host_key`];
+    /// otherwise `host_key`, else [`TopologyConfig::known_hosts`] (`[host]:netconf_port`).
+    #[serde(default)]
+    pub netconf_host_key: Option<String>,
     /// Rate of its ports whose speed is unknown; [`LinkDefaults::rate_bps`] otherwise.
     #[serde(default)]
     pub default_rate_bps: Option<u64>,
@@ -183,12 +205,16 @@ fn default_ssh_port() -> u16 {
     22
 }
 
+fn default_netconf_port() -> u16 {
+    830
+}
+
 fn default_lldpcli() -> String {
     "lldpcli".to_owned()
 }
 
 impl Device {
-    /// A device with the defaults (port 22, `lldpcli`, kind from LLDP).
+    /// A device with the defaults (port 22, `lldpcli`, NETCONF port 830, kind from LLDP).
     pub fn new(name: &str, host: &str, user: &str, key: impl Into<PathBuf>) -> Self {
         Device {
             name: name.to_owned(),
@@ -200,6 +226,8 @@ impl Device {
             kind: None,
             lldpcli: default_lldpcli(),
             source: SourceKind::Lldpcli,
+            netconf_port: default_netconf_port(),
+            netconf_host_key: None,
             default_rate_bps: None,
             port_rates: BTreeMap::new(),
             processing_delay_ns: None,
@@ -258,9 +286,14 @@ impl TopologyConfig {
             if d.default_rate_bps == Some(0) || d.port_rates.values().any(|&r| r == 0) {
                 return Err(format!("device {:?}: rates must be positive", d.name));
             }
-            if let Some(k) = &d.host_key {
-                tsn_ssh::russh::keys::PublicKey::from_openssh(k)
-                    .map_err(|e| format!("device {:?}: host_key is not an OpenSSH public key: {e}", d.name))?;
+            for (field, key) in [("host_key", &d.host_key), ("netconf_host_key", &d.netconf_host_key)] {
+                if let Some(k) = key {
+                    tsn_ssh::russh::keys::PublicKey::from_openssh(k)
+                        .map_err(|e| format!("device {:?}: {field} is not an OpenSSH public key: {e}", d.name))?;
+                }
+            }
+            if d.netconf_port == 0 {
+                return Err(format!("device {:?}: netconf_port must not be 0", d.name));
             }
         }
         for s in &self.stations {
@@ -308,6 +341,8 @@ mod tests {
         assert_eq!(c.interval_s, 5, "environment overrides the file");
         assert_eq!(c.devices[0].port, 22);
         assert_eq!(c.devices[0].lldpcli, "sudo lldpcli");
+        assert_eq!(c.devices[0].source, SourceKind::Lldpcli);
+        assert_eq!((c.devices[1].source, c.devices[1].netconf_port), (SourceKind::Netconf, 830));
         assert_eq!(c.defaults.propagation_delay_ns, 50);
         assert_eq!(c.defaults.gcl_max_entries, 1024);
         assert_eq!(c.stations[0].mac.as_deref(), Some("02:00:00:00:00:07"));
@@ -339,6 +374,9 @@ mod tests {
         let mut c = base.clone();
         c.devices[0].host_key = Some("ssh-ed25519 !!".into());
         assert!(c.validate().unwrap_err().contains("host_key"));
+        let mut c = base.clone();
+        c.devices[0].netconf_host_key = Some("ssh-ed25519".into());
+        assert!(c.validate().unwrap_err().contains("netconf_host_key"));
         let mut c = base.clone();
         c.stations[0].mac = Some("nope".into());
         assert!(c.validate().is_err());

@@ -1,5 +1,6 @@
 //! The topology service (DESIGN.md §1): logs into every managed device over SSH (pinned host
-//! keys only), reads its LLDP neighbours, its own chassis and its port speeds, builds the
+//! keys only), reads its LLDP neighbours, its own chassis and its port speeds (with lldpcli,
+//! or as `ieee802-dot1ab-lldp` over NETCONF where the device offers it), builds the
 //! network as a directed graph and publishes a versioned [`tsn_pipeline::v1::TopologySnapshot`]
 //! on `topology.changed` whenever something changed.
 //!
@@ -20,6 +21,7 @@
 
 pub mod config;
 pub mod graph;
+pub mod netconf;
 pub mod source;
 pub mod state;
 
@@ -34,9 +36,10 @@ use tokio_util::sync::CancellationToken;
 use tsn_bus::{topics::TOPOLOGY_CHANGED, Bus, ConsumerOptions};
 use tsn_service::{Counter, Gauge, Histogram, Metrics};
 
-pub use config::{Device, LinkDefaults, StaticStation, TopologyConfig};
+pub use config::{Device, LinkDefaults, SourceKind, StaticStation, TopologyConfig};
 pub use graph::Discovery;
-pub use source::{DeviceReport, LldpcliOverSsh, NeighbourSource, SourceError, StaticSource};
+pub use netconf::NetconfLldp;
+pub use source::{DeviceReport, DeviceSource, LldpcliOverSsh, NeighbourSource, SourceError, StaticSource};
 pub use state::{Published, VersionTracker};
 
 /// Topic of on-demand rediscovery requests (any body; the request id is echoed in the
@@ -84,7 +87,7 @@ impl Discoverer {
                     reports.insert(name, Ok(report));
                 }
                 Ok((name, Err(e))) => {
-                    if matches!(&e, SourceError::Ssh(s) if s.is_host_key_error()) {
+                    if e.is_host_key_error() {
                         tracing::error!(device = %name, error = %e, "device refused: host key not trusted");
                     } else {
                         tracing::warn!(device = %name, error = %e, "device unreachable");
@@ -156,8 +159,8 @@ enum Trigger {
     OnDemand(tsn_bus::Delivery),
 }
 
-/// Runs the service until `shutdown`: the real SSH/lldpcli source, the known_hosts file of
-/// the configuration.
+/// Runs the service until `shutdown`: the real sources (lldpcli over SSH, NETCONF, as each
+/// device's `source` says), the known_hosts file of the configuration.
 ///
 /// # Errors
 ///
@@ -165,7 +168,7 @@ enum Trigger {
 /// subscribe.
 pub async fn run(config: TopologyConfig, bus: Arc<dyn Bus>, shutdown: CancellationToken) -> anyhow::Result<()> {
     config.validate().map_err(|e| anyhow::anyhow!("invalid topology configuration: {e}"))?;
-    let source = LldpcliOverSsh::from_file(config.known_hosts.as_ref(), Duration::from_secs(config.ssh_timeout_s))
+    let source = DeviceSource::from_file(config.known_hosts.as_ref(), Duration::from_secs(config.ssh_timeout_s))
         .context("known_hosts")?;
     run_with_source(config, Arc::new(source), bus, shutdown).await
 }

@@ -1,9 +1,8 @@
 //! Where a device's LLDP view comes from: the [`NeighbourSource`] trait, its real
-//! implementation [`LldpcliOverSsh`] and the in-process [`StaticSource`] for tests and dev
-//! mode.
-//!
-//! A NETCONF implementation reading `ieee802-dot1ab-lldp` (for devices that offer it) is
-//! the next one to add; it returns the same [`DeviceReport`].
+//! implementations [`LldpcliOverSsh`] and [`crate::netconf::NetconfLldp`]
+//! (`ieee802-dot1ab-lldp` over NETCONF), [`DeviceSource`] choosing between them per device
+//! as the inventory says ([`SourceKind`]), and the in-process [`StaticSource`] for tests
+//! and dev mode. All of them return the same [`DeviceReport`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,7 +16,8 @@ use tsn_lldp::{Chassis, LldpError, Neighbor, PortState, PORT_TABLE_COMMAND};
 use tsn_ssh::russh::keys::PublicKey;
 use tsn_ssh::{ClientConfig, KnownHosts, SshClient, SshError};
 
-use crate::config::Device;
+use crate::config::{Device, SourceKind};
+use crate::netconf::{NetconfLldp, Offer};
 
 /// What one device says about itself and its neighbours.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +60,40 @@ pub enum SourceError {
     /// The source has no data for this device (in-process source).
     #[error("{0}")]
     Unavailable(String),
+    /// NETCONF failed (other than in SSH, which is [`SourceError::Ssh`]).
+    #[error(transparent)]
+    Netconf(tsn_netconf::NetconfError),
+    /// Source `auto`: the NETCONF port gave nothing usable and lldpcli over SSH failed.
+    #[error("lldpcli over SSH: {lldpcli} (NETCONF on port {port}: {netconf})")]
+    Fallback {
+        /// The NETCONF port tried.
+        port: u16,
+        /// Why NETCONF was not used.
+        netconf: String,
+        /// Why lldpcli failed.
+        lldpcli: Box<SourceError>,
+    },
+}
+
+impl SourceError {
+    /// Whether a host key was refused (unknown, changed, revoked): a security event,
+    /// logged as such; never retried another way.
+    pub fn is_host_key_error(&self) -> bool {
+        match self {
+            SourceError::Ssh(e) => e.is_host_key_error(),
+            SourceError::Fallback { lldpcli, .. } => lldpcli.is_host_key_error(),
+            _ => false,
+        }
+    }
+}
+
+impl From<tsn_netconf::NetconfError> for SourceError {
+    fn from(e: tsn_netconf::NetconfError) -> Self {
+        match e {
+            tsn_netconf::NetconfError::Ssh(s) => SourceError::Ssh(s),
+            other => SourceError::Netconf(other),
+        }
+    }
 }
 
 /// Reads one device's LLDP view.
@@ -83,7 +117,12 @@ impl LldpcliOverSsh {
     /// A source checking host keys against `known_hosts` (and each device's own
     /// `host_key`, which takes precedence).
     pub fn new(known_hosts: KnownHosts, connect_timeout: Duration) -> Self {
-        LldpcliOverSsh { known_hosts: Arc::new(Mutex::new(known_hosts)), connect_timeout }
+        Self::shared(Arc::new(Mutex::new(known_hosts)), connect_timeout)
+    }
+
+    /// A source sharing its known hosts with other sources.
+    pub fn shared(known_hosts: Arc<Mutex<KnownHosts>>, connect_timeout: Duration) -> Self {
+        LldpcliOverSsh { known_hosts, connect_timeout }
     }
 
     /// A source reading the known_hosts file `path` if given (a missing file is empty).
@@ -100,23 +139,35 @@ impl LldpcliOverSsh {
     }
 
     fn client_config(&self, device: &Device) -> Result<ClientConfig, SourceError> {
-        let known_hosts = match &device.host_key {
-            // The inventory pins this device's key: only that key is accepted.
-            Some(line) => {
-                let key = PublicKey::from_openssh(line).map_err(|e| {
-                    SourceError::Unavailable(format!("inventory host_key of {} is not a public key: {e}", device.name))
-                })?;
-                let mut store = KnownHosts::in_memory();
-                store.trust(&device.host, device.port, &key);
-                Arc::new(Mutex::new(store))
-            }
-            None => self.known_hosts.clone(),
-        };
-        let mut cfg = ClientConfig::new(&device.host, device.port, &device.user, &device.key, known_hosts);
-        cfg.connect_timeout = self.connect_timeout;
-        cfg.trust_unknown = false;
-        Ok(cfg)
+        ssh_config(&self.known_hosts, device, device.port, device.host_key.as_deref(), self.connect_timeout)
     }
+}
+
+/// The SSH settings for `device` on `port`: the key pinned in the inventory (`pinned`) is
+/// the only one accepted if there is one, else `known_hosts` decides; unknown keys are
+/// never trusted.
+pub(crate) fn ssh_config(
+    known_hosts: &Arc<Mutex<KnownHosts>>,
+    device: &Device,
+    port: u16,
+    pinned: Option<&str>,
+    connect_timeout: Duration,
+) -> Result<ClientConfig, SourceError> {
+    let known_hosts = match pinned {
+        Some(line) => {
+            let key = PublicKey::from_openssh(line).map_err(|e| {
+                SourceError::Unavailable(format!("inventory host key of {} is not a public key: {e}", device.name))
+            })?;
+            let mut store = KnownHosts::in_memory();
+            store.trust(&device.host, port, &key);
+            Arc::new(Mutex::new(store))
+        }
+        None => known_hosts.clone(),
+    };
+    let mut cfg = ClientConfig::new(&device.host, port, &device.user, &device.key, known_hosts);
+    cfg.connect_timeout = connect_timeout;
+    cfg.trust_unknown = false;
+    Ok(cfg)
 }
 
 /// Marks the end of one command's output in the combined command; followed by its exit
@@ -178,6 +229,73 @@ impl NeighbourSource for LldpcliOverSsh {
             neighbours: tsn_lldp::parse_neighbors(&sections[1]).map_err(parse(&neighbours_cmd))?,
             ports: tsn_lldp::parse_port_table(&sections[2]).map_err(parse("port table"))?,
         })
+    }
+}
+
+/// The production source: each device is read the way its inventory entry says
+/// ([`Device::source`]): lldpcli over SSH, NETCONF, or NETCONF when the device offers
+/// `ieee802-dot1ab-lldp` and lldpcli otherwise (`auto`). Both share one known-hosts store.
+#[derive(Debug)]
+pub struct DeviceSource {
+    lldpcli: LldpcliOverSsh,
+    netconf: NetconfLldp,
+}
+
+impl DeviceSource {
+    /// A source checking host keys against `known_hosts` (and the inventory's pinned keys,
+    /// which take precedence).
+    pub fn new(known_hosts: KnownHosts, connect_timeout: Duration) -> Self {
+        let shared = Arc::new(Mutex::new(known_hosts));
+        DeviceSource {
+            lldpcli: LldpcliOverSsh::shared(shared.clone(), connect_timeout),
+            netconf: NetconfLldp::shared(shared, connect_timeout),
+        }
+    }
+
+    /// A source reading the known_hosts file `path` if given (a missing file is empty).
+    ///
+    /// # Errors
+    ///
+    /// [`SshError`] for an unreadable or malformed file.
+    pub fn from_file(path: Option<&PathBuf>, connect_timeout: Duration) -> Result<Self, SshError> {
+        let known = match path {
+            Some(p) => KnownHosts::load(p)?,
+            None => KnownHosts::in_memory(),
+        };
+        Ok(Self::new(known, connect_timeout))
+    }
+
+    async fn auto(&self, device: &Device) -> Result<DeviceReport, SourceError> {
+        let why_not = match self.netconf.probe(device).await {
+            Offer::Lldp(client) => {
+                let mut client = *client;
+                let report = self.netconf.read_with(&mut client, device).await;
+                let _ = client.close().await;
+                return report;
+            }
+            // A refused host key is a security event, not a missing service.
+            Offer::Refused(e) => return Err(e),
+            Offer::NotOffered(why) => why,
+        };
+        tracing::debug!(device = %device.name, reason = %why_not, "not using NETCONF; reading lldpcli over SSH");
+        self.lldpcli.read(device).await.map_err(|e| {
+            if e.is_host_key_error() {
+                e
+            } else {
+                SourceError::Fallback { port: device.netconf_port, netconf: why_not, lldpcli: Box::new(e) }
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl NeighbourSource for DeviceSource {
+    async fn read(&self, device: &Device) -> Result<DeviceReport, SourceError> {
+        match device.source {
+            SourceKind::Lldpcli => self.lldpcli.read(device).await,
+            SourceKind::Netconf => self.netconf.read(device).await,
+            SourceKind::Auto => self.auto(device).await,
+        }
     }
 }
 
