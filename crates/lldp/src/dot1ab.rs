@@ -162,12 +162,15 @@ const PORT_SUBTYPES: &[(&str, &str)] = &[
 const CHASSIS_ONLY_YANG: &[&str] = &["chassis-component", "port-component"];
 const PORT_ONLY_YANG: &[&str] = &["port-component", "agent-circuit-id"];
 
-fn subtype_from_yang(text: Option<String>, table: &[(&str, &str)]) -> IdSubtype {
+/// The record's subtype of a YANG subtype enum; a missing or unknown one (not valid in the
+/// model) makes the id an opaque, locally assigned string.
+fn subtype_from_yang(text: Option<String>, table: &[(&str, &str)], extra: &[&str]) -> IdSubtype {
     let Some(text) = text else { return IdSubtype::Local };
     let t = text.trim();
     match table.iter().find(|(_, y)| *y == t) {
         Some((l, _)) => IdSubtype::from_lldpd(l),
-        None => IdSubtype::Other(t.to_owned()),
+        None if extra.contains(&t) => IdSubtype::Other(t.to_owned()),
+        None => IdSubtype::Local,
     }
 }
 
@@ -288,13 +291,14 @@ pub fn parse_lldp_xml(text: &str) -> Result<LldpData, LldpError> {
             .unwrap_or_else(|| NEAREST_BRIDGE.to_owned());
         let id = match leaf(p, "port-id").filter(|v| !v.is_empty()) {
             Some(v) => {
-                let subtype = subtype_from_yang(leaf(p, "port-id-subtype"), PORT_SUBTYPES);
+                let subtype = subtype_from_yang(leaf(p, "port-id-subtype"), PORT_SUBTYPES, PORT_ONLY_YANG);
                 Some(LldpId { value: id_value(&subtype, v), subtype })
             }
             None => None,
         };
         for r in children(p, "remote-systems-data") {
-            let port_id = read_id(r, "port-id", "port-id-subtype", PORT_SUBTYPES, &context, "port id")?;
+            let port_id =
+                read_id(r, "port-id", "port-id-subtype", (PORT_SUBTYPES, PORT_ONLY_YANG), &context, "port id")?;
             let port = RemotePort { id: port_id, description: leaf(r, "port-desc"), ttl_s: None };
             let chassis = read_chassis(r, &context, true)?;
             neighbors.push(Neighbor {
@@ -314,19 +318,20 @@ fn read_id(
     n: Node<'_, '_>,
     value: &'static str,
     subtype: &'static str,
-    table: &[(&str, &str)],
+    (table, extra): (&[(&str, &str)], &[&str]),
     context: &str,
     field: &'static str,
 ) -> Result<LldpId, LldpError> {
     let v = leaf(n, value)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| LldpError::Missing { context: context.to_owned(), field })?;
-    let subtype = subtype_from_yang(leaf(n, subtype), table);
+    let subtype = subtype_from_yang(leaf(n, subtype), table, extra);
     Ok(LldpId { value: id_value(&subtype, v), subtype })
 }
 
 fn read_chassis(n: Node<'_, '_>, context: &str, remote: bool) -> Result<Chassis, LldpError> {
-    let id = read_id(n, "chassis-id", "chassis-id-subtype", CHASSIS_SUBTYPES, context, "chassis id")?;
+    let subtypes = (CHASSIS_SUBTYPES, CHASSIS_ONLY_YANG);
+    let id = read_id(n, "chassis-id", "chassis-id-subtype", subtypes, context, "chassis id")?;
     let bits = |name: &'static str| -> Vec<String> {
         leaf(n, name).map(|t| t.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
     };

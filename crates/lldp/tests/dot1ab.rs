@@ -154,6 +154,13 @@ fn errors_name_the_problem() {
         parse_lldp_xml(&tree("<port-id>p1</port-id><chassis-id></chassis-id>")).unwrap_err(),
         LldpError::Missing { context: "neighbour on p3".into(), field: "chassis id" }
     );
+    // A subtype the model does not define (or none) leaves an opaque local id.
+    let odd = parse_lldp_xml(&tree(
+        "<chassis-id-subtype>mac-addre3s</chassis-id-subtype><chassis-id>x</chassis-id><port-id>p1</port-id>",
+    ))
+    .unwrap();
+    assert_eq!(odd.neighbors[0].chassis.id.subtype, IdSubtype::Local);
+    assert_eq!(odd.neighbors[0].port.id.subtype, IdSubtype::Local);
     let e = parse_lldp_xml(&tree(
         "<chassis-id>x</chassis-id><port-id>p1</port-id><management-address>\
          <address-subtype>ipv4</address-subtype><address>zz</address></management-address>",
