@@ -6,10 +6,13 @@ use clap::Parser;
 
 mod bench;
 mod cli;
+mod client;
+mod dev;
 mod input;
 mod schedule_cmd;
+mod streams_cmd;
 
-use cli::{BenchCommand, Cli, Command, ScheduleCommand};
+use cli::{BenchCommand, Cli, Command, ScheduleCommand, StreamsCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,6 +20,12 @@ fn main() -> ExitCode {
         Command::Schedule(ScheduleCommand::Solve(args)) => schedule_cmd::solve(args),
         Command::Schedule(ScheduleCommand::Check(args)) => schedule_cmd::check(args),
         Command::Bench(BenchCommand::Schedule(args)) => bench::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Schedule(ScheduleCommand::Show(args)) => streams_cmd::block_on(streams_cmd::schedule_show(args)),
+        Command::Dev(args) => dev::run(args),
+        Command::Streams(StreamsCommand::Submit(args)) => streams_cmd::block_on(streams_cmd::submit(args)),
+        Command::Streams(StreamsCommand::List(args)) => streams_cmd::block_on(streams_cmd::list(args)),
+        Command::Streams(StreamsCommand::Show(args)) => streams_cmd::block_on(streams_cmd::show(args)),
+        Command::Streams(StreamsCommand::Remove(args)) => streams_cmd::block_on(streams_cmd::remove(args)),
     };
     match result {
         Ok(code) => code,
