@@ -52,6 +52,9 @@ pub enum ScheduleCommand {
 pub enum BenchCommand {
     /// Benchmark the schedulers.
     Schedule(crate::bench::BenchArgs),
+    /// Datapath latency on a veth pair: kernel sleep, kernel SO_TXTIME, the agent over
+    /// AF_PACKET and over DPDK (needs root).
+    Datapath(crate::bench_datapath::DatapathArgs),
 }
 
 /// Where the problem comes from: a JSON problem or a tsnkit task/topology pair.

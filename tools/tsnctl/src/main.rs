@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod bench;
+mod bench_datapath;
 mod cli;
 mod client;
 mod dev;
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         Command::Schedule(ScheduleCommand::Solve(args)) => schedule_cmd::solve(args),
         Command::Schedule(ScheduleCommand::Check(args)) => schedule_cmd::check(args),
         Command::Bench(BenchCommand::Schedule(args)) => bench::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Datapath(args)) => bench_datapath::run(args),
         Command::Schedule(ScheduleCommand::Show(args)) => streams_cmd::block_on(streams_cmd::schedule_show(args)),
         Command::Dev(args) => dev::run(args),
         Command::Streams(StreamsCommand::Submit(args)) => streams_cmd::block_on(streams_cmd::submit(args)),
