@@ -1,6 +1,10 @@
 //! Helpers of the multi-process integration tests and the pipeline benchmark: the demo
 //! network, stream requests, unique RabbitMQ namespaces and PostgreSQL databases, service
-//! processes that are killed on drop, and an outcome collector.
+//! processes that are killed on drop, and an outcome collector; a RESTCONF client of the
+//! gateway ([`restconf`]) and an emulated network for the topology service ([`network`]).
+
+pub mod network;
+pub mod restconf;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -235,6 +239,28 @@ impl PgDatabase {
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
+
+    /// Runs `sql` in this database; the rows unaligned, one per line, fields separated by
+    /// `|` (psql -At).
+    pub fn query(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &self.name, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+            .output()
+            .map_err(|e| format!("psql: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// The topology preprocess holds in this database (its `preprocess_topology` table) and
+    /// its version; None before it has one.
+    pub fn preprocess_topology(&self) -> Option<(u64, Topology)> {
+        let text = self.query("SELECT version, body FROM preprocess_topology WHERE id = 1").ok()?;
+        let (version, body) = text.split_once('|')?;
+        Some((version.parse().ok()?, serde_json::from_str(body).ok()?))
+    }
 }
 
 impl Drop for PgDatabase {
@@ -257,24 +283,56 @@ pub fn bin_dir() -> PathBuf {
     }
 }
 
-static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
 
-/// The service binary `name` (`preprocess`, `scheduler`, `southbound`, `uni-gateway`,
-/// `node-agent`) from the target directory of this test. The first call per binary runs
-/// `cargo build -p <name>` (a no-op when `cargo test --workspace` built it already), so that
-/// a test never runs a stale binary.
+/// The packages whose binaries the tests start.
+pub const SERVICE_PACKAGES: &[&str] =
+    &["preprocess", "scheduler", "southbound", "uni-gateway", "topology", "node-agent"];
+
+fn cargo_build(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(repo_root()).args(["build", "--quiet"]).args(args);
+    if bin_dir().file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    } else {
+        cmd.args(["--profile", "test"]);
+    }
+    match cmd.status() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("`cargo build {}` failed ({s})", args.join(" "))),
+        Err(e) => Err(format!("running cargo build: {e}")),
+    }
+}
+
+/// The service binary `name` (one of [`SERVICE_PACKAGES`]) from the target directory of
+/// this test.
+///
+/// The first call in a test process runs `cargo build --workspace --bins --tests --profile
+/// test` (`--release` for a release test), so that a test never runs a stale binary. That
+/// is the unit set `cargo test --workspace` builds (same profile settings, same feature
+/// resolution with dev-dependencies, same build-script outputs), so after it the build is a
+/// no-op but for the binaries `cargo test` does not link, and on a cold machine HiGHS
+/// (highs-sys) is not built once more, as it was by the `cargo build -p <svc>` used before
+/// (features resolved for one package, no dev-dependencies: other build-script units).
+///
+/// When another package of the workspace does not compile (work in progress), only the
+/// service packages' binaries are built, with one test target of this package so that
+/// dev-dependencies still take part in feature resolution (the same build-script units
+/// again, checked with `cargo +nightly build --unit-graph`).
 pub fn service_binary(name: &str) -> PathBuf {
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if !built.iter().any(|b| b == name) {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(repo_root()).args(["build", "--quiet", "--bin", name, "-p", name]);
-        if bin_dir().file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("running cargo build");
-        assert!(status.success(), "cargo build of {name} failed");
-        built.push(name.to_owned());
+    let built = BUILT.get_or_init(|| {
+        cargo_build(&["--workspace", "--bins", "--tests"]).or_else(|e| {
+            eprintln!("{e}; building the service packages alone");
+            let mut args = vec!["--bins", "--test", "processes"];
+            for p in SERVICE_PACKAGES.iter().chain(&["tsn-itest"]) {
+                args.extend(["-p", p]);
+            }
+            cargo_build(&args)
+        })
+    });
+    if let Err(e) = built {
+        panic!("{e}");
     }
     let path = bin_dir().join(name);
     assert!(path.exists(), "{} was not built", path.display());
@@ -320,6 +378,9 @@ pub struct Cluster {
     pub dir: PathBuf,
     /// Running processes by name.
     pub procs: Vec<Proc>,
+    /// Whether preprocess starts with the static demo topology (`topology_file`); false
+    /// when the topology service provides it.
+    pub static_topology: bool,
 }
 
 impl Cluster {
@@ -330,7 +391,7 @@ impl Cluster {
         std::fs::create_dir_all(&dir).expect("scratch dir");
         std::fs::write(dir.join("topology.json"), serde_json::to_string(&demo_topology()).expect("json"))
             .expect("topology file");
-        Cluster { namespace, db: PgDatabase::create(), dir, procs: Vec::new() }
+        Cluster { namespace, db: PgDatabase::create(), dir, procs: Vec::new(), static_topology: true }
     }
 
     /// The bus settings of this cluster as `TSN_<PREFIX>_BUS__*` variables.
@@ -352,7 +413,9 @@ impl Cluster {
         match service {
             "preprocess" => {
                 env.push((format!("{prefix}_DATABASE_URL"), self.db.url()));
-                env.push((format!("{prefix}_TOPOLOGY_FILE"), self.dir.join("topology.json").display().to_string()));
+                if self.static_topology {
+                    env.push((format!("{prefix}_TOPOLOGY_FILE"), self.dir.join("topology.json").display().to_string()));
+                }
             }
             "southbound" => {
                 env.push((format!("{prefix}_DATABASE_URL"), self.db.url()));
@@ -381,12 +444,44 @@ impl Cluster {
 
     /// Starts `service` with `extra` environment; returns its operations address.
     pub fn start(&mut self, service: &str, name: &str, extra: &[(String, String)]) -> String {
+        self.start_with_args(service, name, &[], extra)
+    }
+
+    /// [`Cluster::start`] with command-line arguments.
+    pub fn start_with_args(&mut self, service: &str, name: &str, args: &[&str], extra: &[(String, String)]) -> String {
         let http = format!("127.0.0.1:{}", free_port());
         let mut env = self.env(service, &http);
         env.extend(extra.iter().cloned());
-        let log = self.dir.join(format!("{name}.log"));
-        self.procs.push(Proc::spawn(name, &service_binary(service), &[], &env, &log));
+        self.spawn(service, name, args, &env);
         http
+    }
+
+    /// Starts binary `service` as process `name` with exactly `env` (its log in `dir`).
+    pub fn spawn(&mut self, service: &str, name: &str, args: &[&str], env: &[(String, String)]) {
+        let log = self.dir.join(format!("{name}.log"));
+        self.procs.push(Proc::spawn(name, &service_binary(service), args, env, &log));
+    }
+
+    /// Starts the uni-gateway binary as `name` on a free port, with its store in `db` and
+    /// its bus in this cluster's namespace; waits until `/healthz` answers and returns its
+    /// RESTCONF client.
+    pub async fn start_gateway(&mut self, name: &str, db: &PgDatabase) -> restconf::Gateway {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let url = db.url();
+        let env: Vec<(String, String)> = [
+            ("TSN_GW_LISTEN", listen.as_str()),
+            ("TSN_GW_DATABASE_URL", url.as_str()),
+            ("TSN_GW_AMQP_URL", AMQP_URL),
+            ("TSN_GW_AMQP_NAMESPACE", self.namespace.as_str()),
+            ("TSN_GW_AMQP_QUEUE_EXPIRY_SECS", "900"),
+            ("TSN_GW_LOG", "info"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        self.spawn("uni-gateway", name, &[], &env);
+        assert!(wait_healthy(&listen, Duration::from_secs(60)).await, "{name} not healthy\n{}", self.logs());
+        restconf::Gateway { base: format!("http://{listen}") }
     }
 
     /// The process called `name`.

@@ -17,6 +17,12 @@ pub struct GatewayConfig {
     pub database_url: String,
     /// Broker URL for the binary; without it, compute requests are answered in process.
     pub amqp_url: Option<String>,
+    /// Prefix of the gateway's exchanges and queues on the broker (empty in production;
+    /// the same setting as the other services' `bus.namespace`, so that tests can run a
+    /// whole deployment in a namespace of its own).
+    pub amqp_namespace: String,
+    /// When set, the gateway's broker queues expire after this many seconds unused (tests).
+    pub amqp_queue_expiry_secs: Option<u64>,
     /// Topology (tsn-model JSON) for the in-process backend (`bus = None`).
     pub topology_file: Option<PathBuf>,
     /// TLS; without it the gateway speaks plain HTTP (HTTP/1.1 and h2c).
@@ -39,6 +45,8 @@ impl Default for GatewayConfig {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://uni-gateway.db?mode=rwc".into(),
             amqp_url: None,
+            amqp_namespace: String::new(),
+            amqp_queue_expiry_secs: None,
             topology_file: None,
             tls: None,
             auth: AuthConfig::default(),
@@ -131,6 +139,7 @@ impl GatewayConfig {
     }
 
     /// Applies `TSN_GW_LISTEN`, `TSN_GW_DATABASE_URL`, `TSN_GW_AMQP_URL`,
+    /// `TSN_GW_AMQP_NAMESPACE`, `TSN_GW_AMQP_QUEUE_EXPIRY_SECS`,
     /// `TSN_GW_TOPOLOGY_FILE`, `TSN_GW_TLS_CERT`, `TSN_GW_TLS_KEY`, `TSN_GW_TLS_CLIENT_CA`,
     /// `TSN_GW_TLS_REQUIRE_CLIENT_CERT`, `TSN_GW_MAX_BODY_BYTES`, `TSN_GW_ALLOW_ANONYMOUS`.
     pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), GatewayError> {
@@ -142,6 +151,10 @@ impl GatewayConfig {
                 "TSN_GW_LISTEN" => self.listen = v,
                 "TSN_GW_DATABASE_URL" => self.database_url = v,
                 "TSN_GW_AMQP_URL" => self.amqp_url = Some(v).filter(|s| !s.is_empty()),
+                "TSN_GW_AMQP_NAMESPACE" => self.amqp_namespace = v,
+                "TSN_GW_AMQP_QUEUE_EXPIRY_SECS" => {
+                    self.amqp_queue_expiry_secs = Some(v.parse().map_err(|_| bad(&k, &v))?);
+                }
                 "TSN_GW_TOPOLOGY_FILE" => self.topology_file = Some(PathBuf::from(v)),
                 "TSN_GW_TLS_CERT" => tls_cert = Some(PathBuf::from(v)),
                 "TSN_GW_TLS_KEY" => tls_key = Some(PathBuf::from(v)),

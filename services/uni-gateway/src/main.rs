@@ -25,7 +25,13 @@ async fn run() -> anyhow::Result<()> {
     let config = GatewayConfig::load(path.as_deref())?;
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
     let bus: Option<Arc<dyn tsn_bus::Bus>> = match &config.amqp_url {
-        Some(url) => Some(Arc::new(tsn_bus::AmqpBus::connect(tsn_bus::AmqpConfig::new(url.clone())).await?)),
+        Some(url) => {
+            let mut amqp = tsn_bus::AmqpConfig::new(url.clone());
+            amqp.namespace = config.amqp_namespace.clone();
+            amqp.queue_expiry = config.amqp_queue_expiry_secs.map(std::time::Duration::from_secs);
+            amqp.connection_name = "uni-gateway".into();
+            Some(Arc::new(tsn_bus::AmqpBus::connect(amqp).await?))
+        }
         None => None,
     };
     let shutdown = CancellationToken::new();
