@@ -181,7 +181,8 @@ fn device_entries(p: &PortGcl, limits: &PortLimits) -> Result<Vec<(u8, u32)>, Re
             left -= part;
         }
     }
-    if sum != p.gcl.cycle_time_ns {
+    // No entries = the port's gate table switched off (gate-enabled false): nothing to sum.
+    if !p.gcl.entries.is_empty() && sum != p.gcl.cycle_time_ns {
         return Err(RenderError::BadEntries {
             interface: p.interface.clone(),
             reason: format!("entries sum to {sum} ns, the cycle is {} ns", p.gcl.cycle_time_ns),
@@ -460,6 +461,16 @@ mod tests {
         );
         assert_eq!(SchedVariant::detect(&[m("ieee802-dot1q-sched", "2018-09-10")]), Some(SchedVariant::Sched2018));
         assert_eq!(SchedVariant::detect(&[m("ietf-interfaces", "2018-02-20")]), None);
+    }
+
+    #[test]
+    fn a_port_without_entries_is_switched_off() {
+        let mut p = port(&[], 0);
+        p.gcl.cycle_time_ns = 500_000;
+        let xml = render(&[p], &RenderOptions::new(SchedVariant::Qcw2023, 0)).unwrap();
+        let text = xml.to_xml();
+        assert!(text.contains("gate-enabled>false</"), "{text}");
+        assert!(!text.contains("gate-control-entry"), "{text}");
     }
 
     #[test]

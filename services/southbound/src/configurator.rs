@@ -21,12 +21,49 @@ pub struct ConfigureError {
 }
 
 /// Applies a device's whole configuration (replacing the previous one). Implementations:
-/// [`InMemoryConfigurator`], [`DryRunConfigurator`]; NETCONF (bridges) and gRPC (node
-/// agents) plug in here.
+/// [`InMemoryConfigurator`], [`DryRunConfigurator`], and
+/// [`NetconfFleetConfigurator`](crate::netconf::NetconfFleetConfigurator) (bridges over
+/// NETCONF, all or none); gRPC (node agents) plugs in here.
 #[async_trait]
 pub trait DeviceConfigurator: Send + Sync + fmt::Debug {
     /// Makes `config` the running configuration of `device`.
     async fn apply(&self, device: &str, config: &DeviceConfig) -> Result<(), ConfigureError>;
+
+    /// Makes every configuration of `configs` running, all or none: when one device fails,
+    /// the devices already changed get their `previous` configuration back (an empty one if
+    /// they had none). The default applies device by device, in order; fleet-capable
+    /// configurators override it with a transaction.
+    async fn apply_all(
+        &self,
+        configs: &[DeviceConfig],
+        previous: &BTreeMap<String, DeviceConfig>,
+    ) -> Result<(), ConfigureError> {
+        apply_in_turn(self, configs, previous).await
+    }
+}
+
+/// The default [`DeviceConfigurator::apply_all`]: one device after the other, then
+/// compensation of the changed ones on the first failure.
+pub async fn apply_in_turn<C: DeviceConfigurator + ?Sized>(
+    configurator: &C,
+    configs: &[DeviceConfig],
+    previous: &BTreeMap<String, DeviceConfig>,
+) -> Result<(), ConfigureError> {
+    let mut changed: Vec<&DeviceConfig> = Vec::new();
+    for c in configs {
+        if let Err(e) = configurator.apply(&c.device, c).await {
+            tracing::warn!(error = %e, "deploy failed: rolling back");
+            for new in changed {
+                let old = previous.get(&new.device).cloned().unwrap_or_else(|| new.emptied());
+                if let Err(e) = configurator.apply(&new.device, &old).await {
+                    tracing::error!(error = %e, "rollback failed; the device needs attention");
+                }
+            }
+            return Err(e);
+        }
+        changed.push(c);
+    }
+    Ok(())
 }
 
 /// Records what it is given; can be told to fail devices (for tests).

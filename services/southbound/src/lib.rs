@@ -16,7 +16,9 @@
 //! recorded with its outcome under the request id, so a redelivered `schedule.solved`
 //! republishes the same outcome instead of deploying twice.
 
+pub mod agent;
 pub mod configurator;
+pub mod netconf;
 pub mod render;
 
 use std::path::PathBuf;
@@ -34,6 +36,7 @@ use tsn_service::store::{hex, unhex};
 use tsn_service::{BusSettings, CancellationToken, CommonSettings, Metrics, Store, StoreError};
 
 pub use configurator::{ConfigureError, DeviceConfigurator, DryRunConfigurator, InMemoryConfigurator};
+pub use netconf::NetconfFleetConfigurator;
 pub use render::DeviceConfig;
 
 /// The queue southbound consumes solved schedules from.
@@ -57,6 +60,8 @@ pub enum ConfiguratorSetting {
     },
     /// Keep configurations in memory (tests).
     Memory,
+    /// Bridges over NETCONF as one fleet transaction per deploy (see [`netconf`]).
+    Netconf(Box<netconf::NetconfSettings>),
 }
 
 /// southbound's settings (file + `TSN_SOUTHBOUND_*` environment).
@@ -89,6 +94,20 @@ pub async fn run(config: SouthboundConfig, bus: Arc<dyn Bus>, shutdown: Cancella
     let configurator: Arc<dyn DeviceConfigurator> = match &config.configurator {
         ConfiguratorSetting::DryRun { dir } => Arc::new(DryRunConfigurator::new(dir)?),
         ConfiguratorSetting::Memory => Arc::new(InMemoryConfigurator::new()),
+        ConfiguratorSetting::Netconf(settings) => {
+            let stations: Arc<dyn DeviceConfigurator> = match &settings.stations {
+                Some(netconf::StationSetting::DryRun { dir }) => Arc::new(DryRunConfigurator::new(dir)?),
+                Some(netconf::StationSetting::Memory) => Arc::new(InMemoryConfigurator::new()),
+                Some(netconf::StationSetting::Grpc(agents)) => {
+                    Arc::new(agent::GrpcAgentConfigurator::from_settings(agents)?)
+                }
+                None => {
+                    tracing::warn!("end-station configurations are kept in memory only (no `stations` setting)");
+                    Arc::new(InMemoryConfigurator::new())
+                }
+            };
+            Arc::new(netconf::NetconfFleetConfigurator::from_settings(settings, stations)?)
+        }
     };
     run_with(config, bus, configurator, shutdown).await
 }
@@ -275,32 +294,7 @@ impl Deployer {
         let previous = self.device_configs().await?;
         let configs =
             render::device_configs(&problem, &schedule, &ctx, version, &previous.keys().cloned().collect::<Vec<_>>());
-        let mut changed = Vec::new();
-        let mut failure = None;
-        for c in &configs {
-            match self.configurator.apply(&c.device, c).await {
-                Ok(()) => changed.push(c.device.clone()),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        if let Some(e) = failure {
-            tracing::warn!(error = %e, "deploy failed: rolling back");
-            for device in &changed {
-                let old = previous.get(device).cloned().unwrap_or_else(|| render::DeviceConfig {
-                    device: device.clone(),
-                    role: configs.iter().find(|c| &c.device == device).map_or(render::Role::Bridge, |c| c.role),
-                    version: deployed_version,
-                    hyperperiod_ns: 0,
-                    ports: Vec::new(),
-                    talker_streams: Vec::new(),
-                });
-                if let Err(e) = self.configurator.apply(device, &old).await {
-                    tracing::error!(error = %e, "rollback failed; the device needs attention");
-                }
-            }
+        if let Err(e) = self.configurator.apply_all(&configs, &previous).await {
             let mut o = outcome::failed(&ctx, FailureReason::Deploy, &format!("deploy failed: {e}"));
             for s in o.streams.iter_mut().filter(|s| ctx.requested.iter().any(|r| r.stream_id == s.stream_id)) {
                 s.failed_interfaces =

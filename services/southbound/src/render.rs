@@ -24,6 +24,21 @@ pub struct DeviceConfig {
     pub talker_streams: Vec<TalkerStream>,
 }
 
+impl DeviceConfig {
+    /// The same device with nothing scheduled: what a device that had no configuration
+    /// before a failed deploy gets back.
+    pub fn emptied(&self) -> DeviceConfig {
+        DeviceConfig {
+            device: self.device.clone(),
+            role: self.role,
+            version: self.version.saturating_sub(1),
+            hyperperiod_ns: 0,
+            ports: Vec::new(),
+            talker_streams: Vec::new(),
+        }
+    }
+}
+
 /// The device's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
