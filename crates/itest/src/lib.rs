@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tsn_bus::{Bus, ConsumerOptions, Subscription};
 use tsn_model::Topology;
@@ -322,14 +322,19 @@ fn cargo_build(args: &[&str]) -> Result<(), String> {
 /// again, checked with `cargo +nightly build --unit-graph`).
 pub fn service_binary(name: &str) -> PathBuf {
     let built = BUILT.get_or_init(|| {
-        cargo_build(&["--workspace", "--bins", "--tests"]).or_else(|e| {
+        let started = Instant::now();
+        let r = cargo_build(&["--workspace", "--bins", "--tests"]).or_else(|e| {
             eprintln!("{e}; building the service packages alone");
             let mut args = vec!["--bins", "--test", "processes"];
             for p in SERVICE_PACKAGES.iter().chain(&["tsn-itest"]) {
                 args.extend(["-p", p]);
             }
             cargo_build(&args)
-        })
+        });
+        // A test's wall time includes this build (and any wait for another cargo's lock on
+        // the target directory): say how long it took.
+        eprintln!("service binaries built in {:.1} s", started.elapsed().as_secs_f64());
+        r
     });
     if let Err(e) = built {
         panic!("{e}");

@@ -89,7 +89,6 @@ async fn a_poison_message_is_dead_lettered_without_blocking_the_others() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "passed once (session 3) but took 513 s; out of CI until that wait is understood: run with --ignored"]
 async fn a_gateway_killed_right_after_acknowledging_a_submission_loses_nothing() {
     let _serial = SERIAL.lock().await;
     let mut c = Cluster::new("gwkill");

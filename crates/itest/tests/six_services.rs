@@ -66,7 +66,6 @@ async fn preprocess_holds(c: &Cluster, want: &Topology, above: u64, limit: Durat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "passed once (session 3); out of CI until it has a record: run with --ignored (needs root, lldpd, sshd)"]
 async fn six_service_processes_discover_admit_twenty_streams_and_follow_a_cut_cable() {
     // b0–b1–b2–b0, two stations on each bridge (known from the inventory, no LLDP).
     let net = network::ring(3, 2);
