@@ -604,9 +604,6 @@ impl Layout {
         flood_per_ms: u32,
     ) -> Traffic {
         let hyper = Self::hyperperiod(plans);
-        // Start 3 s from now (Python starts slowly on a busy machine), on a hyperperiod.
-        let now = Clock::Tai.now_ns();
-        let start = self.epoch_ns + (now + 3_000_000_000 - self.epoch_ns).div_ceil(hyper) * hyper;
         let mut ports: Vec<u16> = plans.iter().map(StreamPlan::port).collect();
         ports.push(FLOOD_PORT);
 
@@ -649,6 +646,7 @@ impl Layout {
             }
         }
 
+        let watch = StallWatch::start();
         // The talkers.
         let shim = tsn_datapath::bench::find_shim(None).expect("libktsn.so next to the test binaries");
         let script = self.dir.join("talker.py");
@@ -668,7 +666,7 @@ impl Layout {
                         "period": p.request.period_ns, "offset": r.offset_ns, "size": p.request.max_frame_size - 28, "count": count})
                 })
                 .collect();
-            let cfg = serde_json::json!({"start": start, "lead": 20_000_000u64, "streams": streams}).to_string();
+            let cfg = serde_json::json!({"lead": 200_000_000u64, "streams": streams}).to_string();
             let child = Command::new("ip")
                 .args(["netns", "exec", &s.namespace, "env"])
                 .arg(format!("LD_PRELOAD={}", shim.display()))
@@ -676,11 +674,27 @@ impl Layout {
                 .arg(tsn_datapath::bench::default_python())
                 .arg(&script)
                 .arg(cfg)
+                .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("talker");
             talkers.push((s.name.clone(), child));
+        }
+        // Every talker has started (Python and the shim can take seconds on a busy
+        // machine): then the first frames leave 300 ms from now, on a hyperperiod.
+        for (name, child) in &mut talkers {
+            let mut line = String::new();
+            let out = child.stdout.as_mut().expect("talker stdout");
+            let n = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("talker ready");
+            assert!(n > 0 && line.trim() == "ready", "talker on {name} did not start: {line:?}");
+        }
+        let now = Clock::Tai.now_ns();
+        let start = self.epoch_ns + (now + 300_000_000 - self.epoch_ns).div_ceil(hyper) * hyper;
+        for (name, child) in &mut talkers {
+            let stdin = child.stdin.as_mut().expect("talker stdin");
+            std::io::Write::write_all(stdin, format!("{start}\n").as_bytes())
+                .unwrap_or_else(|e| panic!("talker on {name}: {e}"));
         }
         let mut sent = BTreeMap::new();
         for (name, child) in talkers {
@@ -693,13 +707,14 @@ impl Layout {
             let errors = v["errors"].as_u64().unwrap_or(0);
             assert_eq!(errors, 0, "talker on {name} had send errors: {v}");
         }
+        let stalls = watch.finish();
         stop.store(true, Ordering::Release);
         for h in flooders {
             h.join().expect("flood thread").expect("flood");
         }
         std::thread::sleep(Duration::from_millis(200));
         let captured = captures.into_iter().map(|(l, c)| (l, c.finish().expect("capture"))).collect();
-        Traffic { start_ns: start, sent, flood_sent: flood_sent.load(Ordering::Relaxed), captured }
+        Traffic { start_ns: start, sent, flood_sent: flood_sent.load(Ordering::Relaxed), captured, stalls }
     }
 
     /// Station agents' counters (GetState over mTLS): (sent, late, dropped) summed.
@@ -742,6 +757,55 @@ pub struct Traffic {
     pub flood_sent: u64,
     /// Frames captured on each link (where the link ends).
     pub captured: Vec<(LinkId, Vec<Received>)>,
+    /// Host stalls seen during the run: (CPU, TAI start, TAI end) of every gap longer
+    /// than [`STALL_NS`] in the sleep loop of a SCHED_FIFO thread (priority above the
+    /// agents') pinned to that CPU.
+    pub stalls: Vec<(usize, u64, u64)>,
+}
+
+/// A watcher's gap longer than this is a stall.
+pub const STALL_NS: u64 = 500_000;
+
+/// One SCHED_FIFO (priority 90) thread per CPU that sleeps 100 µs at a time and records
+/// every wake-up later than [`STALL_NS`]: time in which nothing of lower priority (every
+/// datapath thread) can have run on that CPU either.
+struct StallWatch {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<Vec<(usize, u64, u64)>>>,
+}
+
+impl StallWatch {
+    fn start() -> StallWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (0..cpus)
+            .map(|cpu| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let _ = tsn_datapath::sys::pin_to_cpu(cpu);
+                    let _ = tsn_datapath::sys::set_timer_slack(1);
+                    let _ = tsn_datapath::sys::set_fifo(90);
+                    let mut out = Vec::new();
+                    let mut last = Clock::Tai.now_ns();
+                    while !stop.load(Ordering::Relaxed) {
+                        tsn_datapath::sys::sleep_until(Clock::Tai.id(), last + 100_000);
+                        let now = Clock::Tai.now_ns();
+                        if now - last > STALL_NS + 100_000 {
+                            out.push((cpu, last + 100_000, now));
+                        }
+                        last = now;
+                    }
+                    out
+                })
+            })
+            .collect();
+        StallWatch { stop, threads }
+    }
+
+    fn finish(self) -> Vec<(usize, u64, u64)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads.into_iter().flat_map(|t| t.join().unwrap_or_default()).collect()
+    }
 }
 
 /// A named value from a bridge's `counters …` line.
@@ -773,6 +837,22 @@ pub struct StreamResult {
     pub outside_own_slot: u64,
     /// Frames of the stream checked against the windows.
     pub checked: u64,
+    /// Frames whose latency exceeds the reported bound.
+    pub over_bound: u64,
+    /// Of those, the frames in flight (scheduled transmit time to arrival) during a host
+    /// stall the watchers saw.
+    pub over_bound_in_stall: u64,
+    /// Largest latency of the frames in flight during no host stall, ns.
+    pub max_latency_no_stall_ns: i64,
+    /// Frames sent and never received.
+    pub lost: u64,
+    /// Of those, the frames whose flight (scheduled transmit time to the bound after it)
+    /// overlaps a host stall.
+    pub lost_in_stall: u64,
+    /// Sequence number of the frame with the largest latency.
+    pub worst_k: u64,
+    /// Where that frame was seen: link and time after its scheduled transmit time, ns.
+    pub worst_hops: Vec<(String, i64)>,
 }
 
 /// Checks a traffic run against the schedule: per stream, latencies at the listener, and
@@ -816,6 +896,7 @@ pub fn analyse(
         }
     }
     let (mut be, mut be_inside) = (0, 0);
+    let mut seen: BTreeMap<(usize, u64), Vec<(String, i64)>> = BTreeMap::new();
     for (link, frames) in &t.captured {
         let listener_link = stations.iter().any(|s| s.name == link.to.0);
         for r in frames {
@@ -847,14 +928,43 @@ pub fn analyse(
                     }
                 }
             }
+            let txtime = t.start_ns + k * period + reported[i].offset_ns;
+            let lat = r.rx_tai_ns as i64 - txtime as i64;
+            seen.entry((i, k)).or_default().push((format!("{}->{}", link.from, link.to), lat));
             if listener_link && stations[p.listener].name == link.to.0 {
                 res.received += 1;
-                let txtime = t.start_ns + k * period + reported[i].offset_ns;
-                let lat = r.rx_tai_ns as i64 - txtime as i64;
+                if lat > res.max_latency_ns {
+                    res.worst_k = k;
+                }
                 res.max_latency_ns = res.max_latency_ns.max(lat);
                 res.min_latency_ns = res.min_latency_ns.min(lat);
+                let stalled = t.stalls.iter().any(|&(_, a, b)| a < r.rx_tai_ns && b > txtime);
+                if lat > reported[i].latency_ns as i64 {
+                    res.over_bound += 1;
+                    if stalled {
+                        res.over_bound_in_stall += 1;
+                    }
+                }
+                if !stalled {
+                    res.max_latency_no_stall_ns = res.max_latency_no_stall_ns.max(lat);
+                }
             }
         }
+    }
+    for (i, r) in results.iter_mut().enumerate() {
+        let p = &plans[i];
+        for k in 0..r.sent {
+            if !seen.get(&(i, k)).is_some_and(|h| h.iter().any(|(l, _)| l.ends_with(&stations[p.listener].name))) {
+                r.lost += 1;
+                let txtime = t.start_ns + k * p.request.period_ns + reported[i].offset_ns;
+                let end = txtime + reported[i].latency_ns;
+                if t.stalls.iter().any(|&(_, a, b)| a < end && b > txtime) {
+                    r.lost_in_stall += 1;
+                }
+            }
+        }
+        r.worst_hops = seen.remove(&(i, r.worst_k)).unwrap_or_default();
+        r.worst_hops.sort_by_key(|h| h.1);
     }
     (results, be, be_inside)
 }
@@ -894,7 +1004,8 @@ fn flood(
             let mut out = Vec::new();
             build_udp_frame(&spec, &payload, &mut out).map(|_| out)
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(|e| DatapathError::Setup(format!("flood frame: {e}")))?;
     let mut k = 0usize;
     while !stop.load(Ordering::Acquire) {
         for _ in 0..per_ms {
@@ -910,15 +1021,16 @@ fn flood(
 }
 
 /// The talker: one process per station sending its streams with SO_TXTIME under the shim.
-/// Argument: JSON {start, lead, streams: [{n, dst, port, period, offset, size, count}]}.
-/// Frame k of a stream leaves at start + k·period + offset (CLOCK_TAI) and carries k (u64
-/// LE) first; it is handed over `lead` ns early. Prints {"sent": {n: count}, "errors": e}.
+/// Argument: JSON {lead, streams: [{n, dst, port, period, offset, size, count}]}. Prints
+/// `ready` once set up, then reads the start time from stdin. Frame k of a stream leaves
+/// at start + k·period + offset (CLOCK_TAI) and carries k (u64 LE) first; it is handed
+/// over `lead` ns early. Prints {"sent": {n: count}, "errors": e}.
 pub const TALKER: &str = r#"
 import json, socket, struct, sys, time
 cfg = json.loads(sys.argv[1])
 SO_TXTIME = 61
 SCM_TXTIME = 61
-start, lead = cfg["start"], cfg["lead"]
+lead = cfg["lead"]
 socks, nxt, sent = [], [], {}
 for s in cfg["streams"]:
     k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -929,6 +1041,8 @@ for s in cfg["streams"]:
     sent[str(s["n"])] = 0
 errors = 0
 streams = cfg["streams"]
+print("ready", flush=True)
+start = int(sys.stdin.readline())
 while True:
     now = time.clock_gettime_ns(time.CLOCK_TAI)
     left = False
