@@ -176,7 +176,7 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
         );
     }
     for (name, st) in &stations {
-        let t = st.total.clone().unwrap_or_default();
+        let t = st.total.unwrap_or_default();
         println!(
             "station {name}: submitted={} sent={} late={} held={} gate_overruns={} dropped={}",
             t.submitted,
