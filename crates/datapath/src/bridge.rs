@@ -40,6 +40,11 @@ pub struct BridgeConfig {
     pub aging_ns: u64,
     /// PCP of untagged frames.
     pub default_pcp: u8,
+    /// Flood frames whose destination is unknown (or a group address without a static
+    /// entry) to every other member port. Off for bridges in a network with loops and no
+    /// spanning tree (a ring whose forwarding the CNC or the operator configures): an
+    /// unknown destination is then dropped instead of circulating for ever.
+    pub flood_unknown: bool,
 }
 
 impl Default for BridgeConfig {
@@ -50,8 +55,16 @@ impl Default for BridgeConfig {
             learning: true,
             aging_ns: 300_000_000_000,
             default_pcp: 0,
+            flood_unknown: true,
         }
     }
+}
+
+/// Whether `mac` is one of the IEEE 802.1Q reserved addresses `01-80-C2-00-00-00` to
+/// `-0F` (LLDP, PAUSE, STP, …), which a bridge consumes and never forwards (802.1Q
+/// Table 8-1): relayed LLDP would make a bridge's neighbours' neighbours look adjacent.
+pub fn is_reserved_group(mac: &[u8; 6]) -> bool {
+    mac[..5] == [0x01, 0x80, 0xc2, 0x00, 0x00] && mac[5] <= 0x0f
 }
 
 /// Where a frame goes.
@@ -140,6 +153,18 @@ pub fn open_rx_socket(ifname: &str) -> Result<PacketSocket, DatapathError> {
 /// not the ones this host sends — to the engine's bridge. A tag the kernel moved into the
 /// auxiliary data is put back into the frame.
 pub fn spawn_rx(engine: &EngineHandle, ifname: &str, sock: PacketSocket) -> Result<BridgeRxThread, DatapathError> {
+    spawn_rx_with_priority(engine, ifname, sock, None)
+}
+
+/// [`spawn_rx`] with the receive thread running `SCHED_FIFO` at `realtime_priority`: on a
+/// loaded host a normal thread can wait milliseconds for a CPU after a frame arrives, and
+/// that delay is part of the bridge's forwarding delay.
+pub fn spawn_rx_with_priority(
+    engine: &EngineHandle,
+    ifname: &str,
+    sock: PacketSocket,
+    realtime_priority: Option<i32>,
+) -> Result<BridgeRxThread, DatapathError> {
     let stop = Arc::new(AtomicBool::new(false));
     let tx = engine.sender();
     let name = ifname.to_string();
@@ -147,6 +172,11 @@ pub fn spawn_rx(engine: &EngineHandle, ifname: &str, sock: PacketSocket) -> Resu
     let thread = std::thread::Builder::new()
         .name(format!("bridge-rx-{ifname}"))
         .spawn(move || {
+            if let Some(prio) = realtime_priority {
+                if let Err(e) = crate::sys::set_fifo(prio) {
+                    warn!(port = %name, priority = prio, error = %e, "bridge: cannot run the receive thread SCHED_FIFO");
+                }
+            }
             let mut buf = vec![0u8; 16 * 1024];
             while !flag.load(Ordering::Acquire) {
                 match sock.recv(&mut buf) {
@@ -198,6 +228,7 @@ mod tests {
             learning: true,
             aging_ns: 1000,
             default_pcp: 0,
+            flood_unknown: true,
         }
     }
 
@@ -219,6 +250,14 @@ mod tests {
         // A station that moves is relearnt on its new port.
         fdb.learn(A, 2, 20);
         assert_eq!(fdb.lookup(&A, 21), ForwardTo::Port(2));
+    }
+
+    #[test]
+    fn reserved_group_addresses() {
+        assert!(is_reserved_group(&[0x01, 0x80, 0xc2, 0, 0, 0x0e])); // LLDP
+        assert!(is_reserved_group(&[0x01, 0x80, 0xc2, 0, 0, 0x00])); // STP
+        assert!(!is_reserved_group(&[0x01, 0x80, 0xc2, 0, 0, 0x10]));
+        assert!(!is_reserved_group(&[0x01, 0x00, 0x5e, 0, 0, 0x0e]));
     }
 
     #[test]

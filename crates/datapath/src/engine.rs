@@ -537,10 +537,39 @@ impl Engine {
                 }
                 Some(t) => {
                     let wake = (t - self.config.spin_ns).min(now + self.config.poll_interval_ns);
-                    crate::sys::sleep_until(self.clock.id(), wake);
+                    if self.wait_for_input(now, wake) {
+                        return;
+                    }
                 }
-                None => crate::sys::sleep_until(self.clock.id(), now + self.config.poll_interval_ns),
+                None => {
+                    if self.wait_for_input(now, now + self.config.poll_interval_ns) {
+                        return;
+                    }
+                }
             }
+        }
+    }
+
+    /// Waits until `wake` (engine clock). With no shim region attached every input arrives
+    /// on the command channel, so the wait blocks on it and a command (a frame a bridge
+    /// port received, a schedule) ends it at once: an idle bridge costs no CPU and a
+    /// received frame is not left waiting for the next poll. With regions attached, whose
+    /// rings can only be polled, it sleeps. True when the engine must stop.
+    fn wait_for_input(&mut self, now: u64, wake: u64) -> bool {
+        if !self.sessions.is_empty() {
+            crate::sys::sleep_until(self.clock.id(), wake);
+            return false;
+        }
+        match self.rx.recv_timeout(Duration::from_nanos(wake.saturating_sub(now))) {
+            Ok(Command::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                self.flush_all();
+                true
+            }
+            Ok(cmd) => {
+                self.handle(cmd);
+                false
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
         }
     }
 
@@ -909,9 +938,13 @@ impl Engine {
         if config.learning {
             fdb.learn(eth.src_mac, ingress, now);
         }
+        if crate::bridge::is_reserved_group(&eth.dst_mac) {
+            return; // link-local control frames (LLDP, STP, PAUSE) are never relayed
+        }
         let egress: Vec<usize> = match fdb.lookup(&eth.dst_mac, now) {
             ForwardTo::Port(p) if p == ingress => return, // filtered: same segment
             ForwardTo::Port(p) => vec![p],
+            ForwardTo::Flood if !config.flood_unknown => return,
             ForwardTo::Flood => (0..config.ports.len()).filter(|&p| p != ingress).collect(),
         };
         let pcp = eth.vlan.map_or(config.default_pcp, |v| v.pcp);

@@ -5,6 +5,7 @@
 
 pub mod network;
 pub mod restconf;
+pub mod tsn_network;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -465,6 +466,14 @@ impl Cluster {
     pub fn spawn(&mut self, service: &str, name: &str, args: &[&str], env: &[(String, String)]) {
         let log = self.dir.join(format!("{name}.log"));
         self.procs.push(Proc::spawn(name, &service_binary(service), args, env, &log));
+    }
+
+    /// Runs `ip ARGS` (e.g. `netns exec NS program …`) as process `name`, its output in
+    /// the log `dir/name.log`; killed with the cluster.
+    pub fn spawn_ip(&mut self, name: &str, args: &[String]) {
+        let log = self.dir.join(format!("{name}.log"));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.procs.push(Proc::spawn(name, Path::new("ip"), &args, &[], &log));
     }
 
     /// Starts the uni-gateway binary as `name` on a free port, with its store in `db` and

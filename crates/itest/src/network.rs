@@ -36,11 +36,37 @@ pub struct Network {
     pub stations: Vec<Station>,
     /// The topology service's configuration file (TOML, without `bus` and `ops`).
     pub inventory: PathBuf,
+    /// The link attributes the inventory declares.
+    pub links: LinkAttributes,
+}
+
+/// Link attributes an inventory declares (LLDP carries none of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkAttributes {
+    /// Rate of every port, bit/s (`port_rates`/station `rate_bps`); None = what the kernel
+    /// reports (10 Gbit/s for veth).
+    pub rate_bps: Option<u64>,
+    /// Propagation delay of every cable.
+    pub propagation_ns: u64,
+    /// Forwarding delay of every bridge.
+    pub bridge_delay_ns: u64,
+}
+
+impl Default for LinkAttributes {
+    fn default() -> Self {
+        LinkAttributes { rate_bps: None, propagation_ns: PROPAGATION_NS, bridge_delay_ns: BRIDGE_DELAY_NS }
+    }
 }
 
 /// A ring of bridges `b0..b{bridges}` with `per_bridge` stations each (`e{b}{k}`), started:
 /// lldpd on the bridges, sshd on the bridges with a pinned host key and a client key.
 pub fn ring(bridges: usize, per_bridge: usize) -> Network {
+    ring_with(bridges, per_bridge, LinkAttributes::default(), "")
+}
+
+/// [`ring`] with the inventory declaring `links`; `prefix` (may be empty) names the
+/// testbed's namespaces (`tsnctl testbed` uses one so that it can find them again).
+pub fn ring_with(bridges: usize, per_bridge: usize, links: LinkAttributes, prefix: &str) -> Network {
     tsn_testbed::check_prerequisites().expect("the testbed needs root, `ip netns`, lldpd and OpenSSH (scripts/setup)");
     let mut b = Testbed::builder();
     for i in 0..bridges {
@@ -57,6 +83,9 @@ pub fn ring(bridges: usize, per_bridge: usize) -> Network {
             station_names.push(s);
         }
     }
+    if !prefix.is_empty() {
+        b = b.prefix(prefix);
+    }
     let mut tb = b.management_network().build().expect("build the testbed");
     tb.start_lldpd(&LldpdOptions { tx_interval_s: 1, except: station_names.clone(), ..LldpdOptions::default() })
         .expect("start lldpd");
@@ -67,7 +96,8 @@ pub fn ring(bridges: usize, per_bridge: usize) -> Network {
     let _ = writeln!(toml, "state_file = {}", q(&tb.dir().join("topology-state.json").display().to_string()));
     let _ = writeln!(
         toml,
-        "[defaults]\npropagation_delay_ns = {PROPAGATION_NS}\nbridge_processing_delay_ns = {BRIDGE_DELAY_NS}\n"
+        "[defaults]\npropagation_delay_ns = {}\nbridge_processing_delay_ns = {}\n",
+        links.propagation_ns, links.bridge_delay_ns
     );
     for i in 0..bridges {
         let name = format!("b{i}");
@@ -83,6 +113,14 @@ pub fn ring(bridges: usize, per_bridge: usize) -> Network {
             q(&ep.host_public_key),
             q(&format!("lldpcli -u {}", socket.display())),
         );
+        if let Some(rate) = links.rate_bps {
+            let node = tb.node(&name).expect("bridge node");
+            let _ = writeln!(toml, "[devices.port_rates]");
+            for p in &node.ports {
+                let _ = writeln!(toml, "{} = {rate}", q(p));
+            }
+            let _ = writeln!(toml);
+        }
     }
     let mut stations = Vec::new();
     for s in &station_names {
@@ -98,6 +136,9 @@ pub fn ring(bridges: usize, per_bridge: usize) -> Network {
             q(&me.port),
             q(&mac),
         );
+        if let Some(rate) = links.rate_bps {
+            let _ = writeln!(toml, "rate_bps = {rate}\n");
+        }
         stations.push(Station {
             name: s.clone(),
             interface: me.port.clone(),
@@ -107,7 +148,7 @@ pub fn ring(bridges: usize, per_bridge: usize) -> Network {
     }
     let inventory = tb.dir().join("topology.toml");
     std::fs::write(&inventory, toml).expect("inventory");
-    Network { tb, stations, inventory }
+    Network { tb, stations, inventory, links }
 }
 
 impl Network {
@@ -116,8 +157,8 @@ impl Network {
         let template = Link {
             from: "x".into(),
             to: "y".into(),
-            rate_bps: 10_000_000_000,
-            propagation_delay_ns: PROPAGATION_NS,
+            rate_bps: self.links.rate_bps.unwrap_or(10_000_000_000),
+            propagation_delay_ns: self.links.propagation_ns,
             processing_delay_ns: 0,
             scheduled_queues: 1,
             gcl_max_entries: 1024,
@@ -128,7 +169,7 @@ impl Network {
             t.nodes.iter().filter(|n| n.kind == NodeKind::Bridge).map(|n| n.id.0.clone()).collect();
         for l in &mut t.links {
             if bridges.contains(&l.from.0) {
-                l.processing_delay_ns = BRIDGE_DELAY_NS;
+                l.processing_delay_ns = self.links.bridge_delay_ns;
             }
         }
         t

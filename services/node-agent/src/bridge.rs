@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tracing::info;
-use tsn_datapath::bridge::{open_rx_socket, spawn_rx, BridgeRxThread};
+use tsn_datapath::bridge::{open_rx_socket, spawn_rx_with_priority, BridgeRxThread};
 use tsn_datapath::{
     sys, AfPacketTx, BridgeConfig, CounterSnapshot, DatapathError, DatapathSchedule, EngineConfig, EngineHandle,
     GateEntry, Gcl, PortSchedule, PortSpec, StaticEntry,
@@ -46,6 +46,8 @@ pub struct BridgeOptions {
     pub static_entries: Vec<StaticEntry>,
     /// Learn source addresses.
     pub learning: bool,
+    /// Flood frames to unknown destinations (off: drop them).
+    pub flood_unknown: bool,
     /// Line rate of every port, bit/s (frame durations for the gate check).
     pub rate_bps: u64,
     /// Extra time a window must stay open after a frame's last bit.
@@ -201,12 +203,13 @@ pub async fn start(opts: BridgeOptions) -> Result<RunningBridge, AgentError> {
             },
             Box::new(tx),
         )?;
-        rx.push(spawn_rx(&engine, name, sock)?);
+        rx.push(spawn_rx_with_priority(&engine, name, sock, opts.engine.realtime_priority)?);
     }
     engine.configure_bridge(BridgeConfig {
         ports: opts.ports.clone(),
         static_entries: opts.static_entries.clone(),
         learning: opts.learning,
+        flood_unknown: opts.flood_unknown,
         ..BridgeConfig::default()
     })?;
 

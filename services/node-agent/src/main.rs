@@ -54,6 +54,10 @@ struct BridgeArgs {
     /// Do not learn source addresses (static entries and flooding only).
     #[arg(long)]
     no_learning: bool,
+    /// Drop frames to unknown destinations instead of flooding them: for a network with
+    /// loops and no spanning tree, whose forwarding entries are configured.
+    #[arg(long)]
+    no_flood: bool,
     /// Line rate of the ports, bit/s.
     #[arg(long, default_value_t = 1_000_000_000)]
     rate_bps: u64,
@@ -81,6 +85,15 @@ struct BridgeArgs {
     /// Frames released later than this after their time are late and not sent (ns).
     #[arg(long, default_value_t = 200_000)]
     late_tolerance_ns: u64,
+    /// Sleep until this long (µs) before a release time, then spin: small values save CPU,
+    /// large ones buy precision (each release costs up to this much spinning).
+    #[arg(long, default_value_t = 50)]
+    spin_us: u64,
+    /// Longest sleep (µs) between polls of the applications' rings; with no application
+    /// attached (always in the bridge role) the engine waits on its input instead and this
+    /// only bounds that wait.
+    #[arg(long, default_value_t = 50)]
+    poll_us: u64,
 }
 
 fn parse_static_entry(s: &str) -> Result<StaticEntry, String> {
@@ -133,6 +146,15 @@ struct RunArgs {
     /// Frames released later than this after their time are late and not sent (ns).
     #[arg(long, default_value_t = 200_000)]
     late_tolerance_ns: u64,
+    /// Sleep until this long (µs) before a release time, then spin: small values save CPU,
+    /// large ones buy precision (each release costs up to this much spinning).
+    #[arg(long, default_value_t = 50)]
+    spin_us: u64,
+    /// Longest sleep (µs) between polls of the applications' rings; with no application
+    /// attached (always in the bridge role) the engine waits on its input instead and this
+    /// only bounds that wait.
+    #[arg(long, default_value_t = 50)]
+    poll_us: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -226,6 +248,7 @@ fn bridge(b: BridgeArgs) -> ExitCode {
         ports: b.ports,
         static_entries: b.static_entries,
         learning: !b.no_learning,
+        flood_unknown: !b.no_flood,
         rate_bps: b.rate_bps,
         tx_guard_ns: 20_000,
         engine: EngineConfig {
@@ -233,6 +256,8 @@ fn bridge(b: BridgeArgs) -> ExitCode {
             gate_policy: policy(b.gate_policy),
             realtime_priority: b.realtime_priority,
             cpu: b.cpu,
+            spin_ns: b.spin_us * 1000,
+            poll_interval_ns: b.poll_us.max(1) * 1000,
             ..EngineConfig::default()
         },
         netconf_listen: b.netconf_listen,
@@ -326,6 +351,8 @@ fn run(a: RunArgs) -> ExitCode {
                 gate_policy: policy(a.gate_policy),
                 realtime_priority: a.realtime_priority,
                 cpu: a.cpu,
+                spin_ns: a.spin_us * 1000,
+                poll_interval_ns: a.poll_us.max(1) * 1000,
                 ..EngineConfig::default()
             },
             shim_socket: a.shim_socket.unwrap_or_else(tsn_datapath::agent_socket::socket_path_from_env),

@@ -340,6 +340,51 @@ pub fn build(
     Built::Job(Box::new(v1::ScheduleJob { request: Some(ctx), problem: Some(pb) }))
 }
 
+/// The compute request that re-routes every admitted stream `topology` no longer carries
+/// (a link of its route or one of its end stations is gone), or None when every admitted
+/// stream still fits. Each stream is requested again with its admitted requirements and
+/// UNI identities, so the normal pipeline routes it on the new topology, schedules it with
+/// the other admitted streams fixed, and deploys it; a stream that cannot be placed any
+/// more fails with its reason in the request's outcome.
+pub fn reroute_request(state: &v1::AdmittedState, topology: &Topology) -> Option<v1::ComputeRequest> {
+    let admitted = admitted_from_pb(state);
+    let nodes: HashSet<&NodeId> = topology.nodes.iter().map(|n| &n.id).collect();
+    let links: HashSet<LinkId> = topology.links.iter().map(|l| l.id()).collect();
+    let mut streams = Vec::new();
+    for s in &admitted.streams {
+        let Some(sched) = admitted.schedules.iter().find(|a| a.stream == s.id) else { continue };
+        let intact = std::iter::once(&s.talker).chain(&s.listeners).all(|n| nodes.contains(n))
+            && sched.route.links().iter().all(|l| links.contains(l));
+        if intact {
+            continue;
+        }
+        let Some(e) = admitted.endpoints.get(&s.id.0) else {
+            tracing::warn!(stream = %s.id, "admitted stream without its UNI identities: it cannot be rerouted");
+            continue;
+        };
+        streams.push(v1::StreamRequest {
+            stream_id: s.id.0.clone(),
+            talker: e.talker.clone(),
+            listeners: e.listeners.clone(),
+            period_ns: s.period_ns,
+            max_frames_per_period: s.frames_per_period,
+            max_frame_size: s.max_frame_size,
+            max_latency_ns: s.max_latency_ns,
+            earliest_transmit_offset_ns: s.earliest_offset_ns,
+            latest_transmit_offset_ns: s.latest_offset_ns,
+            jitter_ns: s.max_jitter_ns,
+            frame: e.frame.clone(),
+            rank: 0,
+        });
+    }
+    (!streams.is_empty()).then(|| v1::ComputeRequest {
+        domain_id: String::new(),
+        cuc_id: String::new(),
+        streams,
+        remove: Vec::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +512,46 @@ mod tests {
         assert_eq!(o.streams.len(), 1);
         assert_eq!(o.streams[0].failure_code, 8);
         assert!(!o.deployed);
+    }
+
+    #[test]
+    fn streams_on_a_vanished_link_are_requested_again_with_their_identities() {
+        let t = topo();
+        let settings = BuildSettings::default();
+        let mut a = req("a", station("", "s1"), vec![station("", "s2")]);
+        a.max_latency_ns = 3_000_000;
+        a.frame = Some(v1::DataFrame { destination_mac: "02-00-00-00-00-02".into(), pcp: 6, ..Default::default() });
+        let first = v1::ComputeRequest {
+            streams: vec![a, req("b", station("", "s2"), vec![station("", "s3")])],
+            ..Default::default()
+        };
+        let Built::Job(job) = build("n", &t, 1, &v1::AdmittedState::default(), &first, &settings) else { panic!() };
+        let problem = model::problem_from_pb("t", job.problem.as_ref().unwrap()).unwrap();
+        let schedule = tsn_sched::solve(
+            &problem,
+            &tsn_sched::SolveOptions { algorithm: tsn_sched::Algorithm::Heuristic, ..Default::default() },
+        )
+        .unwrap()
+        .schedule
+        .unwrap();
+        let state = v1::AdmittedState {
+            network: "n".into(),
+            version: 1,
+            streams: problem.streams.iter().map(model::stream_to_pb).collect(),
+            schedules: schedule.streams.iter().map(model::stream_schedule_to_pb).collect(),
+            endpoints: job.request.as_ref().unwrap().requested.clone(),
+        };
+        assert!(reroute_request(&state, &t).is_none(), "every route is intact");
+        // br0–br1 cut: a (s1 → s2) lost its route, b (s2 → s3, both on br1) did not.
+        let mut cut = t.clone();
+        cut.links.retain(|l| !matches!((l.from.0.as_str(), l.to.0.as_str()), ("br0", "br1") | ("br1", "br0")));
+        let again = reroute_request(&state, &cut).expect("a is requested again");
+        assert_eq!(again.streams.len(), 1);
+        let r = &again.streams[0];
+        assert_eq!(r.stream_id, "a");
+        assert_eq!((r.max_latency_ns, r.period_ns), (3_000_000, problem.streams[0].period_ns));
+        assert_eq!(r.frame.as_ref().map(|f| (f.destination_mac.as_str(), f.pcp)), Some(("02-00-00-00-00-02", 6)));
+        assert_eq!(r.talker.as_ref().map(|s| s.interface_name.as_str()), Some("s1"));
     }
 
     #[test]

@@ -247,7 +247,16 @@ impl Actor {
                     Ok(_) => match self.state.set_topology(snapshot.version, &topology).await {
                         Ok(()) => {
                             tracing::info!(version = snapshot.version, nodes = topology.nodes.len(), "new topology");
-                            Settle::Ack
+                            match self.queue_reroute(snapshot.version, &topology).await {
+                                Ok(()) => Settle::Ack,
+                                // Redelivered: the topology is stored, so the version check
+                                // above acks it; the reroute is queued on the next change
+                                // or request. Say so rather than lose it silently.
+                                Err(e) => {
+                                    tracing::error!(error = %e, "the streams on vanished links could not be queued for rerouting");
+                                    Settle::Ack
+                                }
+                            }
                         }
                         Err(e) => Settle::Retry(e.to_string()),
                     },
@@ -296,6 +305,20 @@ impl Actor {
             },
             other => Settle::Poison(format!("unexpected message kind {other:?}")),
         }
+    }
+
+    /// Queues a compute request (id `reroute-<network>-t<topology version>`) for the
+    /// admitted streams whose routes the new topology no longer has; the pump runs it like
+    /// any other request, after the one in flight.
+    async fn queue_reroute(&mut self, version: u64, topology: &Topology) -> Result<(), tsn_service::StoreError> {
+        let admitted = self.state.admitted(&self.network).await?;
+        let Some(request) = builder::reroute_request(&admitted, topology) else { return Ok(()) };
+        let id = format!("reroute-{}-t{version}", self.network);
+        if self.state.insert_request(&id, &self.network, version, &request).await? {
+            let ids: Vec<&str> = request.streams.iter().map(|s| s.stream_id.as_str()).collect();
+            tracing::info!(request_id = %id, streams = ?ids, "admitted streams lost their route: queued for rerouting");
+        }
+        Ok(())
     }
 
     /// Sends the next queued request of the network when none is in flight.

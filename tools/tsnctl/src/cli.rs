@@ -30,6 +30,10 @@ pub enum Command {
     /// Submit, list, show and remove streams through a running RESTCONF gateway.
     #[command(subcommand)]
     Streams(StreamsCommand),
+    /// A whole TSN network on this machine (namespaces, node agents, the six services):
+    /// up, submit streams and send traffic, counters, down.
+    #[command(subcommand)]
+    Testbed(crate::testbed_cmd::TestbedCommand),
 }
 
 /// `tsnctl schedule ...`

@@ -12,6 +12,7 @@ mod dev;
 mod input;
 mod schedule_cmd;
 mod streams_cmd;
+mod testbed_cmd;
 
 use cli::{BenchCommand, Cli, Command, ScheduleCommand, StreamsCommand};
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Streams(StreamsCommand::List(args)) => streams_cmd::block_on(streams_cmd::list(args)),
         Command::Streams(StreamsCommand::Show(args)) => streams_cmd::block_on(streams_cmd::show(args)),
         Command::Streams(StreamsCommand::Remove(args)) => streams_cmd::block_on(streams_cmd::remove(args)),
+        Command::Testbed(cmd) => testbed_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,
