@@ -121,7 +121,10 @@ impl InProcess {
 
     /// Answers one request; with a deployed outcome also the problem and schedule the
     /// network now runs (every admitted stream), which the visualizer shows.
-    pub fn handle_with_schedule(&mut self, req: &v1::ComputeRequest) -> (v1::RequestOutcome, Option<(Problem, Schedule)>) {
+    pub fn handle_with_schedule(
+        &mut self,
+        req: &v1::ComputeRequest,
+    ) -> (v1::RequestOutcome, Option<(Problem, Schedule)>) {
         let before = self.admitted.keys().cloned().collect::<Vec<_>>();
         let (outcome, solved) = self.answer(req);
         if !outcome.deployed {
@@ -146,7 +149,12 @@ impl InProcess {
         );
         problem.admitted = self.admitted.values().map(|a| a.schedule.clone()).collect();
         if problem.streams.is_empty() {
-            let empty = Schedule { version: tsn_model::SCHEDULE_FORMAT_VERSION, hyperperiod_ns: 0, streams: Vec::new(), gcls: Vec::new() };
+            let empty = Schedule {
+                version: tsn_model::SCHEDULE_FORMAT_VERSION,
+                hyperperiod_ns: 0,
+                streams: Vec::new(),
+                gcls: Vec::new(),
+            };
             return Some((problem, empty));
         }
         let options =
@@ -166,7 +174,11 @@ impl InProcess {
         (outcome, solved)
     }
 
-    fn answer_into(&mut self, req: &v1::ComputeRequest, solved: &mut Option<(Problem, Schedule)>) -> v1::RequestOutcome {
+    fn answer_into(
+        &mut self,
+        req: &v1::ComputeRequest,
+        solved: &mut Option<(Problem, Schedule)>,
+    ) -> v1::RequestOutcome {
         let owner = (req.domain_id.clone(), req.cuc_id.clone());
         let mut outcomes = Vec::new();
         for id in &req.remove {
@@ -438,7 +450,8 @@ pub async fn run(bus: Arc<dyn Bus>, mut sub: tsn_bus::Subscription, backend: InP
         };
         let shared = backend.clone();
         let (outcome, solved) = match tokio::task::spawn_blocking(move || {
-            let answer = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).handle_with_schedule(&request);
+            let answer =
+                shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).handle_with_schedule(&request);
             (answer.0, answer.1.map(|(p, s)| solved_job(&request, &p, &s)))
         })
         .await

@@ -587,7 +587,11 @@ fn admit(app: &App, req: &Request, peer: Option<&PeerIdentity>) -> Result<Princi
 
 /// `GET /viz`: the page (authenticated like RESTCONF, so that a browser asks for the
 /// credentials the page's requests then carry).
-pub async fn page_handler(State(app): State<Arc<App>>, peer: Option<Extension<PeerIdentity>>, req: Request) -> Response {
+pub async fn page_handler(
+    State(app): State<Arc<App>>,
+    peer: Option<Extension<PeerIdentity>>,
+    req: Request,
+) -> Response {
     if let Err(r) = admit(&app, &req, peer.as_deref()) {
         return *r;
     }
@@ -641,13 +645,8 @@ pub async fn live_view(app: &App, p: &Principal) -> Result<View, RestconfError> 
         |id: &str| p.admin || owners.get(id).is_some_and(|cucs| !cucs.is_empty() && cucs.iter().all(|c| p.may(c)));
     let deployed = app.viz.deployed();
     let topology = app.viz.topology();
-    let mut view = build_view(
-        topology.as_ref(),
-        deployed.as_ref().map(|d| (&d.problem, &d.schedule)),
-        &meta,
-        &visible,
-        p.admin,
-    );
+    let mut view =
+        build_view(topology.as_ref(), deployed.as_ref().map(|d| (&d.problem, &d.schedule)), &meta, &visible, p.admin);
     view.source = "live".into();
     view.title = "tsn-cp network and schedule".into();
     view.version = deployed.as_ref().map(|d| d.version);
@@ -680,8 +679,7 @@ mod tests {
             pcp: 7,
             vlan: None,
         };
-        let problem =
-            Problem::new(topology, vec![stream("s1"), stream("s2")], tsn_model::SchedulingConfig::default());
+        let problem = Problem::new(topology, vec![stream("s1"), stream("s2")], tsn_model::SchedulingConfig::default());
         let tx = |l: (&str, &str), s: u64| Transmission {
             link: LinkId::new(l.0, l.1),
             instance: 0,
@@ -692,7 +690,10 @@ mod tests {
         };
         let ss = |id: &str, s: u64| StreamSchedule {
             stream: StreamId(id.into()),
-            route: Route { stream: StreamId(id.into()), paths: vec![vec![LinkId::new("a", "b"), LinkId::new("b", "c")]] },
+            route: Route {
+                stream: StreamId(id.into()),
+                paths: vec![vec![LinkId::new("a", "b"), LinkId::new("b", "c")]],
+            },
             transmissions: vec![tx(("a", "b"), s), tx(("b", "c"), s + 200)],
             talker_offset_ns: s,
             worst_latency_ns: 300,

@@ -80,16 +80,40 @@ async fn each_cuc_sees_only_its_own_streams_through_the_visualizer() {
     let doc = json!({"ieee802-dot1q-cnc-config:cnc-config": {"domain": [{"domain-id": "domain-1", "cnc-enabled": true, "cuc": [
         {"cuc-id": "cuc-1", "stream": [example_stream(A, "00-11-22-33-44-55", "00-11-22-33-44-66")]},
         {"cuc-id": "cuc-2", "stream": [example_stream(B, "00-11-22-33-44-55", "00-11-22-33-44-77")]}]}]}});
-    let r = curl(&[&admin[..], &["-X", "PUT", "-H", JSON, "--data-binary", &doc.to_string(), &gw.url("/restconf/data")]].concat()).await;
+    let r = curl(
+        &[&admin[..], &["-X", "PUT", "-H", JSON, "--data-binary", &doc.to_string(), &gw.url("/restconf/data")]]
+            .concat(),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     for (user, cuc) in [(&alice, "cuc-1"), (&bob, "cuc-2")] {
         let input = json!({"ieee802-dot1q-cnc-config:input": {"domain": [{"domain-id": "domain-1", "cuc": [{"cuc-id": cuc}]}]}});
-        let r = curl(&[&user[..], &["-X", "POST", "-H", JSON, "-d", &input.to_string(),
-            &gw.url("/restconf/operations/ieee802-dot1q-cnc-config:compute_all_streams")]].concat()).await;
+        let r = curl(
+            &[
+                &user[..],
+                &[
+                    "-X",
+                    "POST",
+                    "-H",
+                    JSON,
+                    "-d",
+                    &input.to_string(),
+                    &gw.url("/restconf/operations/ieee802-dot1q-cnc-config:compute_all_streams"),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
     let all = wait_network(&gw, &admin, "both streams scheduled", |v| {
-        v["streams"].as_array().unwrap().iter().filter(|s| s["scheduled"] == json!(true) && s["status"] == json!("ready")).count() == 2
+        v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["scheduled"] == json!(true) && s["status"] == json!("ready"))
+            .count()
+            == 2
     })
     .await;
     assert_eq!(all["verdict"], json!("verified"), "the gateway re-checks the deployed schedule with tsn-check");
@@ -107,9 +131,15 @@ async fn each_cuc_sees_only_its_own_streams_through_the_visualizer() {
         assert_eq!(ports(&v), [port], "{v}");
         let talker_link = v["links"].as_array().unwrap().iter().find(|l| l["from"] == "talker").unwrap().clone();
         let all_talker = all["links"].as_array().unwrap().iter().find(|l| l["from"] == "talker").unwrap().clone();
-        assert!(talker_link["busy_ns"].as_u64().unwrap() < all_talker["busy_ns"].as_u64().unwrap(), "utilisation counts only visible streams");
+        assert!(
+            talker_link["busy_ns"].as_u64().unwrap() < all_talker["busy_ns"].as_u64().unwrap(),
+            "utilisation counts only visible streams"
+        );
         let stream = &v["streams"][0];
-        assert_eq!((stream["cuc"].as_str(), stream["status"].as_str()), (Some(if mine == A { "cuc-1" } else { "cuc-2" }), Some("ready")));
+        assert_eq!(
+            (stream["cuc"].as_str(), stream["status"].as_str()),
+            (Some(if mine == A { "cuc-1" } else { "cuc-2" }), Some("ready"))
+        );
     }
 
     // Authentication as for RESTCONF: none, or a wrong password, is refused.
@@ -131,9 +161,12 @@ async fn each_cuc_sees_only_its_own_streams_through_the_visualizer() {
     assert!(!page.contains(A) && !page.contains("http://") && !page.contains("https://"), "{page}");
 
     // A removal reaches the visualizer: the admitted schedule without A.
-    let r = curl(&[&alice[..], &["-X", "DELETE", &gw.url(&format!("{CUC_1}/stream=00-11-22-33-44-55%3A00-01"))]].concat()).await;
+    let r =
+        curl(&[&alice[..], &["-X", "DELETE", &gw.url(&format!("{CUC_1}/stream=00-11-22-33-44-55%3A00-01"))]].concat())
+            .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let v = wait_network(&gw, &admin, "A removed from the schedule", |v| ids(v, "transmissions", "stream") == [B]).await;
+    let v =
+        wait_network(&gw, &admin, "A removed from the schedule", |v| ids(v, "transmissions", "stream") == [B]).await;
     assert_eq!(ids(&v, "streams", "id"), [B]);
     assert_eq!(v["verdict"], json!("verified"));
     assert!(network(&gw, &alice).await["streams"].as_array().unwrap().is_empty());

@@ -216,7 +216,11 @@ pub fn render(args: &RenderArgs) -> Result<ExitCode> {
     let verdict = if report.is_ok() {
         "verified".to_owned()
     } else {
-        format!("{} violations: {}", report.violations.len(), report.violations.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        format!(
+            "{} violations: {}",
+            report.violations.len(),
+            report.violations.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        )
     };
     let mut view = uni_gateway::viz::build_view(None, Some((&problem, &schedule)), &[], &|_| true, true);
     view.source = "file".into();

@@ -216,11 +216,21 @@ fn check_streams(
         let (status, offset, latency) = &rc[id];
         assert_eq!(status, "ready", "{id} is scheduled but RESTCONF says {status}");
         assert_eq!(
-            (row["status"].as_str(), row["scheduled"].as_str(), attr(row, "offsetNs"), attr(row, "latencyNs"), attr(row, "maxLatencyNs")),
+            (
+                row["status"].as_str(),
+                row["scheduled"].as_str(),
+                attr(row, "offsetNs"),
+                attr(row, "latencyNs"),
+                attr(row, "maxLatencyNs")
+            ),
             (Some("ready"), Some("true"), Some(ss.talker_offset_ns), Some(ss.worst_latency_ns), Some(max)),
             "stream row of {id}: {row}"
         );
-        assert_eq!((*offset, *latency), (Some(ss.talker_offset_ns), Some(ss.worst_latency_ns)), "RESTCONF vs schedule for {id}");
+        assert_eq!(
+            (*offset, *latency),
+            (Some(ss.talker_offset_ns), Some(ss.worst_latency_ns)),
+            "RESTCONF vs schedule for {id}"
+        );
     }
 }
 
@@ -285,7 +295,10 @@ fn the_page_of_a_dev_instance_draws_every_admitted_stream_and_transmission() {
     assert_eq!(api.0, 200);
     println!(
         "page: load event after {} ms, {} bytes; data drawn {} ms after navigation; api/network {} bytes",
-        timing["load"], timing["bytes"], ready_after.as_millis(), api.1.len()
+        timing["load"],
+        timing["bytes"],
+        ready_after.as_millis(),
+        api.1.len()
     );
     check_topology(&b, &problem);
     check_streams(&b, &problem, &schedule, &rc);
@@ -323,7 +336,8 @@ fn the_page_of_a_dev_instance_draws_every_admitted_stream_and_transmission() {
     check_streams(&b, &problem, &schedule, &rc);
     // Back to the whole hyperperiod, then the same link again.
     b.click(&b.find("#zoom-reset"));
-    let checked = check_gantt(&drawn_gantt(&b), &link.from.0, &link.to.0, &on_link(&schedule, &link), schedule.hyperperiod_ns);
+    let checked =
+        check_gantt(&drawn_gantt(&b), &link.from.0, &link.to.0, &on_link(&schedule, &link), schedule.hyperperiod_ns);
     println!("after removing {gone}: {checked} drawn transmissions on {link} checked");
 }
 
@@ -334,7 +348,8 @@ fn the_page_of_a_dev_instance_draws_every_admitted_stream_and_transmission() {
 #[ignore = "needs ../shared (scripts/check-shared runs it)"]
 fn the_rendered_page_of_a_tsnkit256_instance_opens_in_chromium() {
     browser::require_browser();
-    let shared = PathBuf::from(std::env::var("TSN_SHARED").expect("TSN_SHARED names the shared folder (scripts/check-shared)"));
+    let shared =
+        PathBuf::from(std::env::var("TSN_SHARED").expect("TSN_SHARED names the shared folder (scripts/check-shared)"));
     let data = shared.join("data/tsnkit256");
     assert!(data.is_dir(), "{} not found", data.display());
     let id = std::env::var("TSN_VIZ_TSNKIT_ID").unwrap_or_else(|_| "17".into());
@@ -347,7 +362,12 @@ fn the_rendered_page_of_a_tsnkit256_instance_opens_in_chromium() {
         .arg(&sched)
         .output()
         .unwrap();
-    assert!(out.status.success(), "solving tsnkit256 #{id}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "solving tsnkit256 #{id}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = Command::new(BIN)
         .args(["schedule", "render", "--tsnkit", d, "--id", &id, "--schedule"])
         .arg(&sched)
@@ -355,7 +375,12 @@ fn the_rendered_page_of_a_tsnkit256_instance_opens_in_chromium() {
         .arg(&html)
         .output()
         .unwrap();
-    assert!(out.status.success(), "render: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "render: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     println!("{}", String::from_utf8_lossy(&out.stdout).trim());
     let problem = tsn_formats::tsnkit::read_instance(
         &std::fs::read_to_string(data.join(format!("{id}_task.csv"))).unwrap(),
@@ -377,7 +402,10 @@ fn the_rendered_page_of_a_tsnkit256_instance_opens_in_chromium() {
     assert_eq!(rows.len(), schedule.streams.len(), "every stream of the instance is listed");
     for ss in &schedule.streams {
         let row = rows.get(&ss.stream.0).unwrap_or_else(|| panic!("{} not listed", ss.stream));
-        assert_eq!((attr(row, "offsetNs"), attr(row, "latencyNs")), (Some(ss.talker_offset_ns), Some(ss.worst_latency_ns)));
+        assert_eq!(
+            (attr(row, "offsetNs"), attr(row, "latencyNs")),
+            (Some(ss.talker_offset_ns), Some(ss.worst_latency_ns))
+        );
     }
     let link = busiest(&schedule);
     let checked = check_link(&b, &schedule, &link);

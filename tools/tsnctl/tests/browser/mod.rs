@@ -37,7 +37,8 @@ pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>, headers: &
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let body = body.unwrap_or("");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !body.is_empty() {
         req.push_str("Content-Type: application/json; charset=utf-8\r\n");
     }
@@ -47,16 +48,40 @@ pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>, headers: &
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
+    // Read the head, then exactly the body (servers may keep the connection open).
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{method} {path}: no HTTP head in {text:?}"));
+    let mut buf = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut buf).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert!(n > 0, "{method} {path}: connection closed before the response head");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
     let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
+    let length =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).map(|v| v.trim().parse::<usize>().unwrap_or(0));
+    let chunked = head.lines().any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
+    loop {
+        let body = &raw[head_end..];
+        let done = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut buf).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let rest = String::from_utf8_lossy(&raw[head_end..]).into_owned();
+    let body = if chunked { dechunk(&rest) } else { rest };
     (status, body)
 }
 
@@ -117,7 +142,7 @@ impl Browser {
             "goog:chromeOptions": {
                 "binary": chromium().to_str().unwrap(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1500,1300", "--hide-scrollbars", "--disable-background-networking",
+                         "--window-size=1500,1700", "--hide-scrollbars", "--disable-background-networking",
                          "--no-first-run", format!("--user-data-dir={}", profile_dir.display())]
             }
         }}});
@@ -302,7 +327,12 @@ pub fn check_gantt(drawn: &Value, from: &str, to: &str, expected: &[Expected], h
     let mut seen = std::collections::BTreeSet::new();
     for r in rects {
         let stream = r["stream"].as_str().unwrap().to_owned();
-        let key = (stream.clone(), r["instance"].as_u64().unwrap() as u32, r["frame"].as_u64().unwrap() as u32, r["piece"].as_u64().unwrap() as u8);
+        let key = (
+            stream.clone(),
+            r["instance"].as_u64().unwrap() as u32,
+            r["frame"].as_u64().unwrap() as u32,
+            r["piece"].as_u64().unwrap() as u8,
+        );
         assert_eq!((r["from"].as_str(), r["to"].as_str()), (Some(from), Some(to)), "{r}");
         let Some(&(s, e, ps, pe)) = want.get(&key) else {
             panic!("drawn transmission {r} is not in the schedule's window [{t0}, {t1}) of {from} → {to}");
@@ -321,7 +351,9 @@ pub fn check_gantt(drawn: &Value, from: &str, to: &str, expected: &[Expected], h
         let row = &drawn["rows"][&stream];
         let (top, bottom) = (r["top"].as_f64().unwrap(), r["bottom"].as_f64().unwrap());
         assert!(
-            row.is_object() && top >= row["top"].as_f64().unwrap() - 0.5 && bottom <= row["bottom"].as_f64().unwrap() + 0.5,
+            row.is_object()
+                && top >= row["top"].as_f64().unwrap() - 0.5
+                && bottom <= row["bottom"].as_f64().unwrap() + 0.5,
             "{key:?} is not drawn in the row of {stream}: {top}..{bottom}, row {row}"
         );
     }
@@ -383,7 +415,9 @@ pub fn check_gcl(b: &Browser, gcl: &tsn_model::GateControlList) -> usize {
             }
         }
     }
-    let int = |v: &Value| -> i128 { v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not an integer: {v}")) };
+    let int = |v: &Value| -> i128 {
+        v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not an integer: {v}"))
+    };
     let got: std::collections::BTreeSet<(u8, i128, i128)> = drawn["open"]
         .as_array()
         .unwrap()
