@@ -11,6 +11,7 @@ use crate::config::GatewayConfig;
 use crate::metrics::Metrics;
 use crate::notify::Hub;
 use crate::store::Store;
+use crate::viz::Visualizer;
 
 /// Everything the handlers and tasks share.
 #[derive(Debug)]
@@ -33,4 +34,6 @@ pub struct App {
     pub shutdown: CancellationToken,
     /// Start time (ms since the epoch).
     pub started_ms: i64,
+    /// What the visualizer shows (deployed schedule, topology).
+    pub viz: Visualizer,
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tsn_bus::{Bus, ConsumerOptions};
 use tsn_model::{
-    InfeasibilityReason, NodeId, NodeKind, Problem, SchedulingConfig, SolveStatus, Stream, StreamId, StreamSchedule,
-    Topology,
+    InfeasibilityReason, NodeId, NodeKind, Problem, Schedule, SchedulingConfig, SolveStatus, Stream, StreamId,
+    StreamSchedule, Topology,
 };
 use tsn_pipeline::v1;
 use tsn_sched::{Algorithm, SolveOptions};
@@ -116,6 +116,69 @@ impl InProcess {
 
     /// Answers one request: the outcome and whether it was admitted (deployed).
     pub fn handle(&mut self, req: &v1::ComputeRequest) -> v1::RequestOutcome {
+        self.handle_with_schedule(req).0
+    }
+
+    /// Answers one request; with a deployed outcome also the problem and schedule the
+    /// network now runs (every admitted stream), which the visualizer shows.
+    pub fn handle_with_schedule(
+        &mut self,
+        req: &v1::ComputeRequest,
+    ) -> (v1::RequestOutcome, Option<(Problem, Schedule)>) {
+        let before = self.admitted.keys().cloned().collect::<Vec<_>>();
+        let (outcome, solved) = self.answer(req);
+        if !outcome.deployed {
+            return (outcome, None);
+        }
+        if solved.is_some() {
+            return (outcome, solved);
+        }
+        if before == self.admitted.keys().cloned().collect::<Vec<_>>() {
+            return (outcome, None);
+        }
+        (outcome, self.current_schedule())
+    }
+
+    /// The schedule of everything admitted (offsets kept), e.g. after a removal.
+    fn current_schedule(&self) -> Option<(Problem, Schedule)> {
+        let topology = self.topology.clone()?;
+        let mut problem = Problem::new(
+            topology,
+            self.admitted.values().map(|a| a.stream.clone()).collect(),
+            SchedulingConfig::default(),
+        );
+        problem.admitted = self.admitted.values().map(|a| a.schedule.clone()).collect();
+        if problem.streams.is_empty() {
+            let empty = Schedule {
+                version: tsn_model::SCHEDULE_FORMAT_VERSION,
+                hyperperiod_ns: 0,
+                streams: Vec::new(),
+                gcls: Vec::new(),
+            };
+            return Some((problem, empty));
+        }
+        let options =
+            SolveOptions { algorithm: Algorithm::Heuristic, time_limit: self.time_limit, ..Default::default() };
+        match tsn_sched::solve(&problem, &options) {
+            Ok(out) => out.schedule.map(|s| (problem, s)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot rebuild the schedule of the admitted streams");
+                None
+            }
+        }
+    }
+
+    fn answer(&mut self, req: &v1::ComputeRequest) -> (v1::RequestOutcome, Option<(Problem, Schedule)>) {
+        let mut solved = None;
+        let outcome = self.answer_into(req, &mut solved);
+        (outcome, solved)
+    }
+
+    fn answer_into(
+        &mut self,
+        req: &v1::ComputeRequest,
+        solved: &mut Option<(Problem, Schedule)>,
+    ) -> v1::RequestOutcome {
         let owner = (req.domain_id.clone(), req.cuc_id.clone());
         let mut outcomes = Vec::new();
         for id in &req.remove {
@@ -273,6 +336,9 @@ impl InProcess {
                     );
                 }
                 let deployed = outcomes.iter().all(|o| o.status != v1::StreamStatus::Failed as i32);
+                if deployed {
+                    *solved = Some((problem.clone(), schedule.clone()));
+                }
                 v1::RequestOutcome {
                     domain_id: req.domain_id.clone(),
                     cuc_id: req.cuc_id.clone(),
@@ -334,6 +400,24 @@ impl InProcess {
     }
 }
 
+fn solved_job(request: &v1::ComputeRequest, problem: &Problem, schedule: &Schedule) -> v1::SolvedJob {
+    v1::SolvedJob {
+        job: Some(v1::ScheduleJob {
+            request: Some(v1::RequestContext {
+                domain_id: request.domain_id.clone(),
+                cuc_id: request.cuc_id.clone(),
+                network: "in-process".into(),
+                ..Default::default()
+            }),
+            problem: Some(tsn_pipeline::model::problem_to_pb(problem)),
+        }),
+        schedule: Some(tsn_pipeline::model::schedule_to_pb(schedule)),
+        algorithm: "heuristic".into(),
+        solver: "uni-gateway in-process backend".into(),
+        ..Default::default()
+    }
+}
+
 /// Binds the backend's queue on `bus` (before the gateway starts, so that no request is
 /// published to an unbound topic).
 pub async fn subscribe(bus: &dyn Bus) -> Result<tsn_bus::Subscription, tsn_bus::BusError> {
@@ -365,8 +449,10 @@ pub async fn run(bus: Arc<dyn Bus>, mut sub: tsn_bus::Subscription, backend: InP
             }
         };
         let shared = backend.clone();
-        let outcome = match tokio::task::spawn_blocking(move || {
-            shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).handle(&request)
+        let (outcome, solved) = match tokio::task::spawn_blocking(move || {
+            let answer =
+                shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).handle_with_schedule(&request);
+            (answer.0, answer.1.map(|(p, s)| solved_job(&request, &p, &s)))
         })
         .await
         {
@@ -377,6 +463,13 @@ pub async fn run(bus: Arc<dyn Bus>, mut sub: tsn_bus::Subscription, backend: InP
                 continue;
             }
         };
+        // Like the pipeline: the schedule first (schedule.solved), then its deploy.
+        if let Some(job) = solved {
+            let m = tsn_pipeline::encode(tsn_pipeline::SCHEDULE_SOLVED, &message.request_id, 0, &job);
+            if let Err(e) = bus.publish(tsn_pipeline::SCHEDULE_SOLVED, &m).await {
+                tracing::warn!(error = %e, "in-process backend cannot publish the schedule");
+            }
+        }
         let topic = if outcome.deployed { tsn_pipeline::DEPLOY_COMPLETED } else { tsn_pipeline::SCHEDULE_FAILED };
         let out = tsn_pipeline::encode(topic, &message.request_id, 0, &outcome);
         match bus.publish(topic, &out).await {

@@ -23,7 +23,8 @@ pub struct GatewayConfig {
     pub amqp_namespace: String,
     /// When set, the gateway's broker queues expire after this many seconds unused (tests).
     pub amqp_queue_expiry_secs: Option<u64>,
-    /// Topology (tsn-model JSON) for the in-process backend (`bus = None`).
+    /// Topology (tsn-model JSON) for the in-process backend (`bus = None`); the visualizer
+    /// also draws it until the pipeline reports a topology or a deployed schedule.
     pub topology_file: Option<PathBuf>,
     /// TLS; without it the gateway speaks plain HTTP (HTTP/1.1 and h2c).
     pub tls: Option<TlsConfig>,

@@ -29,6 +29,7 @@ pub mod server;
 pub mod store;
 pub mod tasks;
 pub mod tree;
+pub mod viz;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,21 +62,21 @@ pub async fn serve(
     let tls = config.tls.as_ref().map(server::tls_acceptor).transpose()?;
     let tasks_token = shutdown.child_token();
     let mut tasks = tokio::task::JoinSet::new();
+    let topology = match &config.topology_file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let t: tsn_model::Topology =
+                serde_json::from_str(&text).with_context(|| format!("parsing the topology {}", p.display()))?;
+            t.validate().with_context(|| format!("topology {}", p.display()))?;
+            Some(t)
+        }
+        None => None,
+    };
     let bus: Arc<dyn tsn_bus::Bus> = match bus {
         Some(b) => b,
         None => {
-            let topology = match &config.topology_file {
-                Some(p) => {
-                    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-                    let t: tsn_model::Topology =
-                        serde_json::from_str(&text).with_context(|| format!("parsing the topology {}", p.display()))?;
-                    t.validate().with_context(|| format!("topology {}", p.display()))?;
-                    Some(t)
-                }
-                None => None,
-            };
             let memory: Arc<dyn tsn_bus::Bus> = Arc::new(tsn_bus::MemoryBus::new());
-            let backend = backend::InProcess::new(topology, Duration::from_millis(config.solve_time_limit_ms));
+            let backend = backend::InProcess::new(topology.clone(), Duration::from_millis(config.solve_time_limit_ms));
             let sub = backend::subscribe(memory.as_ref()).await?;
             tasks.spawn(backend::run(memory.clone(), sub, backend, tasks_token.clone()));
             memory
@@ -91,7 +92,9 @@ pub async fn serve(
         outbox_wake: tokio::sync::Notify::new(),
         shutdown: shutdown.clone(),
         started_ms: store::now_ms(),
+        viz: viz::Visualizer::new(topology),
     });
+    viz::restore(&app).await;
     tasks.spawn(tasks::outbox_publisher(app.clone(), tasks_token.clone()));
     // Bind the results queue before accepting requests, so that no outcome of a request
     // made through this gateway can be published to an unbound topic.
@@ -108,6 +111,16 @@ pub async fn serve(
         }
     };
     tasks.spawn(tasks::results_consumer(app.clone(), results, tasks_token.clone()));
+    // The visualizer follows the pipeline on a queue of its own, bound before requests too.
+    let viz_sub = match tokio::time::timeout(Duration::from_secs(10), viz::subscribe(app.bus.as_ref())).await {
+        Ok(Ok(sub)) => Some(sub),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the visualizer cannot subscribe yet; retrying in the background");
+            None
+        }
+        Err(_) => None,
+    };
+    tasks.spawn(viz::tracker(app.clone(), viz_sub, tasks_token.clone()));
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, tls = tls.is_some(), "uni-gateway serving RESTCONF");
     server::run(listener, restconf::router(app.clone()), tls, shutdown).await;

@@ -10,6 +10,7 @@
 //! | `notifications` | the notification log replayed to SSE clients                        |
 //! | `stream_ids`    | stream ids handed out by `request_free_stream_id`                   |
 //! | `meta`          | schema version and the datastore's last change                      |
+//! | `deployed`      | the schedule the network runs, as the visualizer shows it (JSON)    |
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -66,6 +67,8 @@ fn ddl(d: Dialect) -> Vec<String> {
          created_ms BIGINT NOT NULL, PRIMARY KEY (domain_id, stream_id))"
             .into(),
         "CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (published_ms, id)".into(),
+        "CREATE TABLE IF NOT EXISTS deployed (id TEXT PRIMARY KEY, body TEXT NOT NULL, modified_ms BIGINT NOT NULL)"
+            .into(),
     ]
 }
 
@@ -709,6 +712,27 @@ impl Store {
         let r: i64 =
             sqlx::query("SELECT COUNT(*) FROM requests WHERE outcome IS NULL").fetch_one(&self.pool).await?.get(0);
         Ok((s, r))
+    }
+
+    /// The deployed schedule the visualizer keeps ([`crate::viz::Deployed`] as JSON).
+    pub async fn deployed_schedule(&self) -> Result<Option<String>, GatewayError> {
+        Ok(sqlx::query("SELECT body FROM deployed WHERE id = 'current'")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    /// Replaces the deployed schedule (call with [`Store::write_lock`] held).
+    pub async fn save_deployed_schedule(&self, body: &str) -> Result<(), GatewayError> {
+        let mut tx = self.begin(true).await?;
+        sqlx::query("DELETE FROM deployed WHERE id = 'current'").execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO deployed (id, body, modified_ms) VALUES ('current', $1, $2)")
+            .bind(body)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The pool (for tests).

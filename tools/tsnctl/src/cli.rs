@@ -49,6 +49,29 @@ pub enum ScheduleCommand {
     /// control lists; `--dev-dir` adds them from the files `tsnctl dev` writes (routes from
     /// DIR/schedule/schedule.json, per-port GCLs from DIR/gcl/*.json).
     Show(ScheduleShowArgs),
+    /// Render a schedule as a self-contained web page (topology, streams, a Gantt chart of
+    /// every link's transmissions over the hyperperiod, gate control lists): the page
+    /// `uni-gateway` serves at /viz, with the data embedded, for reports. The schedule is
+    /// verified with tsn-check and the verdict shown; exit 1 when it does not verify (the
+    /// page is written either way).
+    Render(RenderArgs),
+}
+
+/// `tsnctl schedule render`
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// The problem the schedule answers.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The JSON schedule (`tsnctl schedule solve --out`).
+    #[arg(long, value_name = "FILE.json")]
+    pub schedule: PathBuf,
+    /// Write the page to this file.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: PathBuf,
+    /// Page title (default: the input's name).
+    #[arg(long)]
+    pub title: Option<String>,
 }
 
 /// `tsnctl bench ...`

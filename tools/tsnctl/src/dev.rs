@@ -147,7 +147,7 @@ async fn dev(args: &DevArgs) -> Result<ExitCode> {
     let mut tasks: JoinSet<(&'static str, Result<()>)> = JoinSet::new();
     let pre = preprocess::PreprocessConfig {
         database_url: sqlite(&dir, "preprocess.db"),
-        topology_file: Some(topology_file),
+        topology_file: Some(topology_file.clone()),
         ..Default::default()
     };
     let (b, s) = (bus.clone(), shutdown.clone());
@@ -172,6 +172,8 @@ async fn dev(args: &DevArgs) -> Result<ExitCode> {
     let gw = uni_gateway::GatewayConfig {
         listen: addr.to_string(),
         database_url: sqlite(&dir, "uni-gateway.db"),
+        // The visualizer draws it until the first deploy.
+        topology_file: Some(topology_file.clone()),
         outbox_poll_ms: 200,
         ..Default::default()
     };
@@ -193,7 +195,7 @@ async fn dev(args: &DevArgs) -> Result<ExitCode> {
         };
         if args.keep_running {
             println!();
-            println!("still serving RESTCONF at {url}/restconf; Ctrl-C stops");
+            println!("still serving RESTCONF at {url}/restconf and the web page at {url}/viz; Ctrl-C stops");
             shutdown.cancelled().await;
         }
         Ok(ExitCode::from(if all_ready { 0 } else { 1 }))
@@ -260,6 +262,7 @@ fn banner(args: &DevArgs, url: &str, dir: &Path, topology: &str) {
         args.schedulers
     );
     println!("  restconf: {url}/restconf  (ieee802-dot1q-cnc-config; no authentication)");
+    println!("  web page: {url}/viz  (topology, streams, per-link Gantt chart and GCL; live)");
     println!("  data:     {}  (SQLite: uni-gateway.db, preprocess.db, southbound.db)", dir.display());
     println!("  topology: {topology}");
     println!("  GCLs:     {}/<device>.json  (dry-run configurator)", dir.join("gcl").display());

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Schedule(ScheduleCommand::Solve(args)) => schedule_cmd::solve(args),
         Command::Schedule(ScheduleCommand::Check(args)) => schedule_cmd::check(args),
+        Command::Schedule(ScheduleCommand::Render(args)) => schedule_cmd::render(args),
         Command::Bench(BenchCommand::Schedule(args)) => bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Datapath(args)) => bench_datapath::run(args),
         Command::Schedule(ScheduleCommand::Show(args)) => streams_cmd::block_on(streams_cmd::schedule_show(args)),

@@ -1,4 +1,4 @@
-//! `tsnctl schedule solve` and `tsnctl schedule check`.
+//! `tsnctl schedule solve`, `tsnctl schedule check` and `tsnctl schedule render`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use tsn_formats::{json, tsnkit};
 use tsn_model::{Problem, Schedule, SolveStatus};
 use tsn_sched::{Progress, SolveOptions};
 
-use crate::cli::{CheckArgs, SolveArgs};
+use crate::cli::{CheckArgs, RenderArgs, SolveArgs};
 use crate::input::{describe, load_problem, read_file};
 
 /// Exit code of a verified schedule.
@@ -204,4 +204,38 @@ pub fn check(args: &CheckArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::from(EXIT_ERROR))
     }
+}
+
+/// Runs `tsnctl schedule render`: writes the visualizer page with the schedule embedded;
+/// exit 0 when the schedule verifies, 1 otherwise (the page shows the violations).
+pub fn render(args: &RenderArgs) -> Result<ExitCode> {
+    let problem = load_problem(&args.input)?;
+    let schedule = json::read_schedule(&read_file(&args.schedule)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.schedule.display()))?;
+    let report = tsn_check::verify(&problem, &schedule);
+    let verdict = if report.is_ok() {
+        "verified".to_owned()
+    } else {
+        format!(
+            "{} violations: {}",
+            report.violations.len(),
+            report.violations.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        )
+    };
+    let mut view = uni_gateway::viz::build_view(None, Some((&problem, &schedule)), &[], &|_| true, true);
+    view.source = "file".into();
+    view.title = args.title.clone().unwrap_or_else(|| format!("schedule of {}", describe(&args.input)));
+    view.verdict = Some(verdict.clone());
+    let html = uni_gateway::viz::render_html(&view);
+    std::fs::write(&args.html, &html).with_context(|| format!("cannot write {}", args.html.display()))?;
+    println!(
+        "{}: {} streams, {} transmissions, {} GCLs, hyperperiod {} ns, {} bytes; tsn-check: {verdict}",
+        args.html.display(),
+        view.streams.len(),
+        view.transmissions.len(),
+        view.gcls.len(),
+        view.hyperperiod_ns,
+        html.len()
+    );
+    Ok(ExitCode::from(if report.is_ok() { EXIT_OK } else { EXIT_ERROR }))
 }
