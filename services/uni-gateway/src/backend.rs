@@ -303,16 +303,8 @@ impl InProcess {
                         .map(|t| t.start_ns)
                         .collect();
                     frame_offsets.sort_unstable();
-                    let paths = ss
-                        .route
-                        .paths
-                        .iter()
-                        .map(|p| {
-                            let mut nodes: Vec<String> = p.first().map(|l| vec![l.from.0.clone()]).unwrap_or_default();
-                            nodes.extend(p.iter().map(|l| l.to.0.clone()));
-                            nodes.join(",")
-                        })
-                        .collect();
+                    let paths =
+                        crate::convert::route_nodes(&ss.route).into_iter().map(|nodes| nodes.join(",")).collect();
                     outcomes.push(v1::StreamOutcome {
                         stream_id: r.stream_id.clone(),
                         status: v1::StreamStatus::Ready as i32,

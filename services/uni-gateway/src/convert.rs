@@ -25,6 +25,19 @@ pub fn interval_ns(numerator: u64, denominator: u64) -> Result<u64, String> {
     u64::try_from(ns / u128::from(denominator)).map_err(|_| "interval too long".into())
 }
 
+/// The node names along each path of `route`, talker first (one list per listener).
+pub fn route_nodes(route: &tsn_model::Route) -> Vec<Vec<String>> {
+    route
+        .paths
+        .iter()
+        .map(|p| {
+            let mut nodes: Vec<String> = p.first().map(|l| vec![l.from.0.clone()]).unwrap_or_default();
+            nodes.extend(p.iter().map(|l| l.to.0.clone()));
+            nodes
+        })
+        .collect()
+}
+
 fn u(v: Option<&Value>) -> Option<u64> {
     v.and_then(Value::as_u64)
 }

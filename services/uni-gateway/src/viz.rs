@@ -440,16 +440,7 @@ pub fn build_view(
             entry.talker_offset_ns = Some(ss.talker_offset_ns);
             entry.worst_latency_ns = Some(ss.worst_latency_ns);
             entry.scheduled = true;
-            entry.paths = ss
-                .route
-                .paths
-                .iter()
-                .map(|p| {
-                    let mut nodes: Vec<String> = p.first().map(|l| vec![l.from.0.clone()]).unwrap_or_default();
-                    nodes.extend(p.iter().map(|l| l.to.0.clone()));
-                    nodes
-                })
-                .collect();
+            entry.paths = crate::convert::route_nodes(&ss.route);
             for t in &ss.transmissions {
                 view.transmissions.push(ViewTransmission {
                     stream: id.to_owned(),

@@ -554,16 +554,8 @@ pub fn dev_routes(dir: &Path) -> Result<BTreeMap<String, Vec<String>>> {
         .streams
         .iter()
         .map(|ss| {
-            let paths = ss
-                .route
-                .paths
-                .iter()
-                .map(|p| {
-                    let mut nodes: Vec<String> = p.first().map(|l| vec![l.from.0.clone()]).unwrap_or_default();
-                    nodes.extend(p.iter().map(|l| l.to.0.clone()));
-                    nodes.join(" > ")
-                })
-                .collect();
+            let paths =
+                uni_gateway::convert::route_nodes(&ss.route).into_iter().map(|nodes| nodes.join(" > ")).collect();
             (ss.stream.0.clone(), paths)
         })
         .collect())
