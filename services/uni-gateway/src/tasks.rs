@@ -84,24 +84,46 @@ pub async fn subscribe_results(bus: &dyn tsn_bus::Bus) -> Result<tsn_bus::Subscr
     .await
 }
 
+/// Subscribes with `subscribe` until it succeeds, sleeping `backoff` after each failure
+/// (doubled each time, up to `max`); None when `shutdown` comes first.
+pub(crate) async fn subscribe_retrying<F, Fut>(
+    what: &str,
+    backoff: &mut Duration,
+    max: Duration,
+    shutdown: &CancellationToken,
+    mut subscribe: F,
+) -> Option<tsn_bus::Subscription>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<tsn_bus::Subscription, tsn_bus::BusError>>,
+{
+    loop {
+        match subscribe().await {
+            Ok(s) => return Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot subscribe to {what}; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(*backoff) => {}
+                }
+                *backoff = (*backoff * 2).min(max);
+            }
+        }
+    }
+}
+
 /// Consumes outcomes until `shutdown` (subscribing first when `sub` is None).
 pub async fn results_consumer(app: Arc<App>, sub: Option<tsn_bus::Subscription>, shutdown: CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     let mut sub = match sub {
         Some(s) => s,
-        None => loop {
-            match subscribe_results(app.bus.as_ref()).await {
-                Ok(s) => break s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot subscribe to outcomes; retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
+        None => {
+            let subscribe = || subscribe_results(app.bus.as_ref());
+            match subscribe_retrying("outcomes", &mut backoff, Duration::from_secs(10), &shutdown, subscribe).await {
+                Some(s) => s,
+                None => return,
             }
-        },
+        }
     };
     loop {
         let delivery = tokio::select! {

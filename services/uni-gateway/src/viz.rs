@@ -141,18 +141,22 @@ pub async fn restore(app: &App) {
 pub async fn tracker(app: Arc<App>, sub: Option<tsn_bus::Subscription>, shutdown: CancellationToken) {
     let mut sub = match sub {
         Some(s) => s,
-        None => loop {
-            match subscribe(app.bus.as_ref()).await {
-                Ok(s) => break s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "visualizer cannot subscribe yet; retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
+        None => {
+            const EVERY: Duration = Duration::from_secs(1);
+            let subscribe = || subscribe(app.bus.as_ref());
+            match crate::tasks::subscribe_retrying(
+                "the visualizer's queue",
+                &mut EVERY.clone(),
+                EVERY,
+                &shutdown,
+                subscribe,
+            )
+            .await
+            {
+                Some(s) => s,
+                None => return,
             }
-        },
+        }
     };
     loop {
         let delivery = tokio::select! {
