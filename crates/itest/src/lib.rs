@@ -290,10 +290,31 @@ static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new
 pub const SERVICE_PACKAGES: &[&str] =
     &["preprocess", "scheduler", "southbound", "uni-gateway", "topology", "node-agent"];
 
+/// Whether cargo sets the environment variable `name` for a process it runs (a test, a
+/// `cargo run` program) to describe that package and target.
+///
+/// A nested cargo must not inherit them: cargo hands its environment to build scripts, and
+/// some declare `rerun-if-env-changed` on exactly these (ring: `CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, `CARGO_PKG_VERSION_*`, `OUT_DIR`). With the test package's values
+/// they run again, and everything above them (rustls, russh, tonic, most of the workspace)
+/// is rebuilt; the next outer `cargo test` then sees the values change back and rebuilds
+/// it all once more. Measured: a 618 s nested "build" before the end-to-end test.
+fn set_by_cargo_for_a_target(name: &str) -> bool {
+    const PREFIXES: &[&str] =
+        &["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_CFG_", "CARGO_FEATURE_"];
+    PREFIXES.iter().any(|p| name.starts_with(p))
+        || matches!(name, "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "CARGO_RUSTC_CURRENT_DIR" | "OUT_DIR")
+}
+
 fn cargo_build(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(repo_root()).args(["build", "--quiet"]).args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_a_target) {
+            cmd.env_remove(name);
+        }
+    }
     if bin_dir().file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     } else {
@@ -590,4 +611,21 @@ pub async fn verified_solutions(sub: &mut Subscription, n: usize, limit: Duratio
         out.push(solved);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_by_cargo_for_a_target;
+
+    #[test]
+    fn a_nested_cargo_keeps_the_users_settings_and_drops_the_test_packages_identity() {
+        for name in
+            ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR", "OUT_DIR", "CARGO_BIN_EXE_tsnctl"]
+        {
+            assert!(set_by_cargo_for_a_target(name), "{name}");
+        }
+        for name in ["CARGO", "CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_INCREMENTAL", "CARGO_TERM_COLOR", "PATH"] {
+            assert!(!set_by_cargo_for_a_target(name), "{name}");
+        }
+    }
 }
