@@ -529,6 +529,50 @@ impl Store {
         }))
     }
 
+    /// Records the outcome of a request the gateway did not send: one the CNC made of its own,
+    /// such as preprocess's reroute of admitted streams after a topology change. True the first
+    /// time `request_id` is seen; false for a duplicate delivery, or for a request of this
+    /// gateway's that already has its outcome.
+    pub async fn claim_network_outcome(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        request_id: &str,
+        outcome: &str,
+        streams: &[String],
+    ) -> Result<bool, GatewayError> {
+        let now = now_ms();
+        let streams = serde_json::to_string(streams).map_err(|e| corrupt("request row", e))?;
+        let inserted = sqlx::query(
+            "INSERT INTO requests (request_id, kind, domain_id, cuc_id, streams, created_ms, outcome, completed_ms) \
+             VALUES ($1, 'network', '', '', $2, $3, $4, $3) ON CONFLICT (request_id) DO NOTHING",
+        )
+        .bind(request_id)
+        .bind(streams)
+        .bind(now)
+        .bind(outcome)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Every stream with this id, in whichever domain and CUC holds it (802.1Qcc stream ids
+    /// start with the talker's MAC address, so in practice there is one).
+    pub async fn streams_with_id(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        stream: &str,
+    ) -> Result<Vec<StreamRow>, GatewayError> {
+        let rows = sqlx::query(
+            "SELECT domain_id, cuc_id, stream_id, config, status, stream_status, modified_ms FROM streams \
+             WHERE stream_id = $1 ORDER BY domain_id, cuc_id",
+        )
+        .bind(stream)
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter().map(stream_row).collect()
+    }
+
     /// One stream, read in `tx`.
     pub async fn stream(
         &self,

@@ -12,6 +12,7 @@
 //!      └──▶ hub ──▶ SSE clients
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -174,6 +175,12 @@ fn notification(name: &str, domain: &str, cuc: &str, streams: &[(String, u32)]) 
 
 /// Applies an outcome once (a duplicate delivery of the same request id changes nothing);
 /// returns the notifications it stored.
+///
+/// Most outcomes answer a request of this gateway's, for one CUC. The CNC also makes
+/// requests of its own: after a topology change preprocess re-routes the admitted streams
+/// that lost their route (`reroute-…`), across CUCs. Such an outcome updates every stream it
+/// names wherever it is held, so the UNI shows the new offset, latency and status (or the
+/// failure), and each CUC concerned is notified as if it had asked.
 pub async fn apply_outcome(
     app: &App,
     request_id: &str,
@@ -183,16 +190,33 @@ pub async fn apply_outcome(
     let _guard = app.store.write_lock.lock().await;
     let mut tx = app.store.begin(true).await?;
     let summary = format!("{topic}: {}", if outcome.deployed { "deployed" } else { "failed" });
-    let Some(req) = app.store.claim_outcome(&mut tx, request_id, &summary).await? else {
-        tracing::debug!(request_id, "outcome for an unknown or already completed request; ignored");
-        tx.commit().await?;
-        app.metrics.inc(&app.metrics.outcomes_duplicate);
-        return Ok(Vec::new());
+    let req = match app.store.claim_outcome(&mut tx, request_id, &summary).await? {
+        Some(req) => Some(req),
+        None => {
+            let ids: Vec<String> = outcome.streams.iter().map(|s| s.stream_id.clone()).collect();
+            if !app.store.claim_network_outcome(&mut tx, request_id, &summary, &ids).await? {
+                tracing::debug!(request_id, "outcome for an already completed request; ignored");
+                tx.commit().await?;
+                app.metrics.inc(&app.metrics.outcomes_duplicate);
+                return Ok(Vec::new());
+            }
+            None
+        }
     };
     let now = now_ms();
     let mut rows = Vec::new();
-    let (d, c) = (req.domain_id.as_str(), req.cuc_id.as_str());
-    if req.kind == "remove" {
+    let notify = |rows: &mut Vec<NotificationRow>, seq: i64, d: &str, c: &str, name: &str, body: String| {
+        rows.push(NotificationRow {
+            seq,
+            event_ms: now,
+            domain_id: d.into(),
+            cuc_id: c.into(),
+            name: name.into(),
+            body,
+        })
+    };
+    if let Some(req) = req.as_ref().filter(|r| r.kind == "remove") {
+        let (d, c) = (req.domain_id.as_str(), req.cuc_id.as_str());
         let mut codes = Vec::new();
         for s in &outcome.streams {
             let removed = s.status == v1::StreamStatus::Removed as i32;
@@ -203,58 +227,59 @@ pub async fn apply_outcome(
         }
         let body = notification("remove_streams_completed", d, c, &codes);
         let seq = app.store.add_notification(&mut tx, now, d, c, "remove_streams_completed", &body).await?;
-        rows.push(NotificationRow {
-            seq,
-            event_ms: now,
-            domain_id: d.into(),
-            cuc_id: c.into(),
-            name: "remove_streams_completed".into(),
-            body,
-        });
+        notify(&mut rows, seq, d, c, "remove_streams_completed", body);
     } else {
-        let mut codes = Vec::new();
-        for s in &outcome.streams {
-            let code = if s.status == v1::StreamStatus::Ready as i32 { 0 } else { s.failure_code.clamp(1, 255) };
-            codes.push((s.stream_id.clone(), code));
-            let Some(row) = app.store.stream(&mut tx, d, c, &s.stream_id).await? else { continue };
-            let (stream_status, status) = convert::status_from_outcome(&row.config, s);
-            // A stream the user changed after the request keeps "modified".
-            let stream_status = if row.stream_status == "modified" && stream_status == "configured" {
-                "modified".to_owned()
-            } else {
-                stream_status
-            };
-            app.store.set_status(&mut tx, &row, &stream_status, &status).await?;
+        // (domain, cuc) → the streams of the outcome it holds, with their failure codes.
+        let mut codes: BTreeMap<(String, String), Vec<(String, u32)>> = BTreeMap::new();
+        if let Some(req) = &req {
+            codes.insert((req.domain_id.clone(), req.cuc_id.clone()), Vec::new());
         }
-        let body = notification("compute_streams_completed", d, c, &codes);
-        let seq = app.store.add_notification(&mut tx, now, d, c, "compute_streams_completed", &body).await?;
-        rows.push(NotificationRow {
-            seq,
-            event_ms: now,
-            domain_id: d.into(),
-            cuc_id: c.into(),
-            name: "compute_streams_completed".into(),
-            body,
-        });
-        if topic == tsn_pipeline::DEPLOY_COMPLETED {
-            let body = notification("configure_streams_completed", d, c, &codes);
-            let seq = app.store.add_notification(&mut tx, now, d, c, "configure_streams_completed", &body).await?;
-            rows.push(NotificationRow {
-                seq,
-                event_ms: now,
-                domain_id: d.into(),
-                cuc_id: c.into(),
-                name: "configure_streams_completed".into(),
-                body,
-            });
+        for s in &outcome.streams {
+            if req.is_none() && s.status == v1::StreamStatus::Removed as i32 {
+                continue; // the CNC removes no stream of its own accord
+            }
+            let code = if s.status == v1::StreamStatus::Ready as i32 { 0 } else { s.failure_code.clamp(1, 255) };
+            let held = match &req {
+                Some(req) => {
+                    let key = (req.domain_id.clone(), req.cuc_id.clone());
+                    codes.entry(key).or_default().push((s.stream_id.clone(), code));
+                    app.store.stream(&mut tx, &req.domain_id, &req.cuc_id, &s.stream_id).await?.into_iter().collect()
+                }
+                None => app.store.streams_with_id(&mut tx, &s.stream_id).await?,
+            };
+            for row in held {
+                if req.is_none() {
+                    let key = (row.domain_id.clone(), row.cuc_id.clone());
+                    codes.entry(key).or_default().push((s.stream_id.clone(), code));
+                }
+                let (stream_status, status) = convert::status_from_outcome(&row.config, s);
+                // A stream the user changed after the request keeps "modified".
+                let stream_status = if row.stream_status == "modified" && stream_status == "configured" {
+                    "modified".to_owned()
+                } else {
+                    stream_status
+                };
+                app.store.set_status(&mut tx, &row, &stream_status, &status).await?;
+            }
+        }
+        for ((d, c), codes) in &codes {
+            let mut names = vec!["compute_streams_completed"];
+            if topic == tsn_pipeline::DEPLOY_COMPLETED {
+                names.push("configure_streams_completed");
+            }
+            for name in names {
+                let body = notification(name, d, c, codes);
+                let seq = app.store.add_notification(&mut tx, now, d, c, name, &body).await?;
+                notify(&mut rows, seq, d, c, name, body);
+            }
         }
     }
     tx.commit().await?;
     app.metrics.inc(&app.metrics.outcomes_applied);
     tracing::info!(
         request_id,
-        domain = d,
-        cuc = c,
+        domain = req.as_ref().map_or("(network)", |r| r.domain_id.as_str()),
+        cuc = req.as_ref().map_or("(network)", |r| r.cuc_id.as_str()),
         deployed = outcome.deployed,
         streams = outcome.streams.len(),
         "outcome applied"

@@ -209,17 +209,53 @@ async fn acknowledged_requests_are_published_after_a_restart_and_outcomes_apply_
     let s = &v["ieee802-dot1q-cnc-config:stream"][0];
     assert_eq!(s["talker"]["accumulated-latency"], 12_345);
     assert_eq!(s["talker"]["interface-configuration"]["interface-list"][0]["config-list"][0]["time-aware-offset"], 777);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let m = curl(&[&gw.url("/metrics")]).await.body;
-        if m.contains("uni_gateway_outcomes_duplicate_total 1") {
-            assert!(m.contains("uni_gateway_outcomes_applied_total 1"), "{m}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{m}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_for_outcome_counts(&gw, 1, 1).await;
+    let events = notification_events(&gw).await;
+    assert_eq!(events.matches("compute_streams_completed").count(), 1, "{events}");
+    assert_eq!(events.matches("configure_streams_completed").count(), 1, "{events}");
+
+    // A request the CNC made of its own (preprocess re-routing the stream after a link
+    // went down), with no domain or CUC and an unknown stream: the stream the gateway holds
+    // takes the new offset and latency, its CUC is notified, once, and nothing else changes.
+    let reroute = v1::RequestOutcome {
+        deployed: true,
+        streams: vec![
+            v1::StreamOutcome {
+                stream_id: "00-11-22-33-44-55:00-01".into(),
+                status: v1::StreamStatus::Ready as i32,
+                accumulated_latency_ns: 23_456,
+                time_aware_offset_ns: 888,
+                ..Default::default()
+            },
+            v1::StreamOutcome {
+                stream_id: "66-77-88-99-AA-BB:00-09".into(),
+                status: v1::StreamStatus::Ready as i32,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        let m = tsn_pipeline::encode(tsn_pipeline::DEPLOY_COMPLETED, "reroute-default-t7", 0, &reroute);
+        bus.publish(tsn_pipeline::DEPLOY_COMPLETED, &m).await.unwrap();
     }
-    let events = tokio::process::Command::new("curl")
+    let v = wait_for(&gw.url(STREAM_1), &[], |v| {
+        v["ieee802-dot1q-cnc-config:stream"][0]["talker"]["accumulated-latency"] == 23_456
+    })
+    .await;
+    let s = &v["ieee802-dot1q-cnc-config:stream"][0];
+    assert_eq!(s["stream-status"], "configured");
+    assert_eq!(s["talker"]["interface-configuration"]["interface-list"][0]["config-list"][0]["time-aware-offset"], 888);
+    wait_for_outcome_counts(&gw, 2, 2).await;
+    let events = notification_events(&gw).await;
+    assert_eq!(events.matches("configure_streams_completed").count(), 2, "{events}");
+    assert!(!events.contains("66-77-88-99-AA-BB"), "a stream the gateway does not hold is not reported: {events}");
+    gw.stop().await;
+}
+
+/// Every notification of the NETCONF stream from the start (curl, 2 s).
+async fn notification_events(gw: &Gateway) -> String {
+    let out = tokio::process::Command::new("curl")
         .args([
             "-s",
             "-N",
@@ -234,10 +270,21 @@ async fn acknowledged_requests_are_published_after_a_restart_and_outcomes_apply_
         .output()
         .await
         .unwrap();
-    let events = String::from_utf8(events.stdout).unwrap();
-    assert_eq!(events.matches("compute_streams_completed").count(), 1, "{events}");
-    assert_eq!(events.matches("configure_streams_completed").count(), 1, "{events}");
-    gw.stop().await;
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits until /metrics counts `duplicate` duplicate outcomes, then checks `applied`.
+async fn wait_for_outcome_counts(gw: &Gateway, applied: u32, duplicate: u32) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = curl(&[&gw.url("/metrics")]).await.body;
+        if m.contains(&format!("uni_gateway_outcomes_duplicate_total {duplicate}")) {
+            assert!(m.contains(&format!("uni_gateway_outcomes_applied_total {applied}")), "{m}");
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{m}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
