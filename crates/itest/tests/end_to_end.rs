@@ -11,7 +11,10 @@
 //! the bridges' ring ports capture with kernel timestamps. Two runs of the same length, the
 //! second with a best-effort flood from every station over the same links.
 //!
-//! What is asserted, per stream and run:
+//! What is asserted, per stream and run, for every frame in flight outside a host stall (a
+//! time in which a SCHED_FIFO-90 watcher thread per CPU did not run for over 500 µs: the
+//! vCPU ran nothing of lower priority, hypervisor or kernel, so no datapath thread could run; frames in stalls are counted and
+//! printed):
 //! * every frame the talker handed over arrives at the listener, once;
 //! * its latency (arrival time stamp − the frame's scheduled transmit time) is at most the
 //!   accumulated latency the CNC reported over RESTCONF;
@@ -20,7 +23,7 @@
 //!   the schedule on that link (on veth the receive time stamp is taken inside the
 //!   sender's send call). Frames outside their *own* slot are counted and printed, not
 //!   asserted: a software bridge receives a frame long before the arrival the model
-//!   assumes (previous hop's end at 10 Mbit/s + 300 µs), so it may leave in an earlier
+//!   assumes (previous hop's end at 5 Mbit/s + 300 µs), so it may leave in an earlier
 //!   window of its class on the same port — earlier, never later, than scheduled;
 //! * no best-effort frame was sent inside a scheduled window;
 //! * with the flood, the maximum latency is still within the reported bound, and each frame
@@ -47,8 +50,12 @@ use tsn_pipeline::v1;
 
 /// Length of each traffic run.
 const RUN: Duration = Duration::from_secs(9);
-/// Best-effort frames per millisecond from every station in the flooded run.
-const FLOOD_PER_MS: u32 = 2;
+/// Best-effort frames per millisecond from every station in the flooded run: 300 B frames,
+/// so 2.4 Mbit/s from each station and up to 4.8 Mbit/s on a ring link (two stations'
+/// floods), about the 5 Mbit/s the CNC schedules every link with. (2 per millisecond, twice
+/// the declared rate, saturated the two vCPUs: stations then released 5–20 % of their
+/// scheduled frames late.)
+const FLOOD_PER_MS: u32 = 1;
 /// Scheduled frames the two runs must carry together.
 const MIN_FRAMES: u64 = 100_000;
 
@@ -61,7 +68,7 @@ fn path_of(o: &v1::RequestOutcome, id: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails on this 2-core VM: per 9 s run a SCHED_FIFO-90 watcher per CPU sees 26-68 host stalls (longest 10-14 ms); a frame delayed beyond its window slack (~200 us) waits a whole cycle, so 5-45 frames per stream and run exceed the CNC bound; under the flood the stations also drop frames the Python talkers hand over late (late_on_arrival). Run with --ignored (root, lldpd, sshd, RabbitMQ, PostgreSQL)"]
+#[ignore = "fails on this 2-core VM under the flood. On an otherwise idle machine (2026-11-22) the quiet run passes: every frame over the CNC bound (6-12 per 2 ms stream) and every window violation fell in a host stall (30 per 9 s, a SCHED_FIFO-90 watcher per CPU woke >500 us late, longest 2 ms). The flooded run fails: stations drop 1-5 % of their frames as late, 3 streams had one frame a whole cycle late outside a detected stall, and stalls reach 25 ms. Run with --ignored (root, lldpd, sshd, RabbitMQ, PostgreSQL)"]
 async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follows_a_cut() {
     let began = Instant::now();
     let timing = Timing::default();
@@ -144,9 +151,17 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
                 ));
             }
             if r.outside_window > 0 {
+                println!(
+                    "  {run}: {} captured frames sent while no window of their class was open ({} during a host stall)",
+                    r.outside_window, r.outside_window_in_stall
+                );
+            }
+            if r.outside_window > r.outside_window_in_stall {
                 failures.push(format!(
-                    "{} ({run}): {} of {} captured frames sent while no window of their class was open",
-                    p.request.stream_id, r.outside_window, r.checked
+                    "{} ({run}): {} of {} captured frames sent outside host stalls while no window of their class was open",
+                    p.request.stream_id,
+                    r.outside_window - r.outside_window_in_stall,
+                    r.checked
                 ));
             }
             if r.sent == 0 {

@@ -129,7 +129,7 @@ fn up(a: &UpArgs) -> anyhow::Result<ExitCode> {
             );
         }
         println!(
-            "next: tsnctl testbed submit --run 10 [--flood-per-ms 2]; tsnctl testbed counters; tsnctl testbed down"
+            "next: tsnctl testbed submit --run 10 [--flood-per-ms 1]; tsnctl testbed counters; tsnctl testbed down"
         );
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
