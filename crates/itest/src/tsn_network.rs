@@ -13,8 +13,9 @@
 //! transmit guard; the rest of the window (≥ 290 µs) is the margin within which a release
 //! may be late and still lie inside its window. With 10 Mbit/s (a margin of ≥ 170 µs) the
 //! quiet run of the end-to-end test had 3–16 frames per stream a whole cycle late outside
-//! the host stalls the watcher saw; with 5 Mbit/s, none (2026-11-22, one run each on an
-//! otherwise idle machine). Each bridge's forwarding delay in the
+//! the host stalls the watcher saw; with 5 Mbit/s none in one run (30 stalls) and 1–2 frames
+//! on 4 of 16 streams in another (80 stalls); 8 Mbit/s on a noisier machine (130 stalls):
+//! 1–5 frames on every stream (2026-11-22, otherwise idle machine). Each bridge's forwarding delay in the
 //! model ([`Timing::bridge_delay_ns`], 300 µs) covers the receive path of a software bridge
 //! on a loaded 2-core machine: the receive thread's wake-up, the hand-over to the engine
 //! thread and that thread's wake-up. A frame that arrives earlier waits for its window

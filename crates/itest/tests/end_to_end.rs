@@ -68,7 +68,7 @@ fn path_of(o: &v1::RequestOutcome, id: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails on this 2-core VM under the flood. On an otherwise idle machine (2026-11-22) the quiet run passes: every frame over the CNC bound (6-12 per 2 ms stream) and every window violation fell in a host stall (30 per 9 s, a SCHED_FIFO-90 watcher per CPU woke >500 us late, longest 2 ms). The flooded run fails: stations drop 1-5 % of their frames as late, 3 streams had one frame a whole cycle late outside a detected stall, and stalls reach 25 ms. Run with --ignored (root, lldpd, sshd, RabbitMQ, PostgreSQL)"]
+#[ignore = "fails on this 2-core VM. On an otherwise idle machine (2026-11-22, 5 Mbit/s declared links) the quiet run passed once (every frame over the CNC bound fell in a host stall: 30 per 9 s run, a SCHED_FIFO-90 watcher per CPU woke >500 us late) and had 1-2 frames late on 4 of 16 streams outside stalls in a second run (80 stalls). The flooded run fails: stations drop 1-5 % of their frames late, stalls reach 25-48 ms. The cut phase fails: the reroute of the 4 streams around the ring is infeasible with the other 12 fixed (HiGHS proves it at 5 and 8 Mbit/s; 4 ms max latency). Run with --ignored (root, lldpd, sshd, RabbitMQ, PostgreSQL)"]
 async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follows_a_cut() {
     let began = Instant::now();
     let timing = Timing::default();
@@ -214,7 +214,11 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
     if f_be == 0 {
         failures.push("the flood never reached the watched links".into());
     }
-    assert!(failures.is_empty(), "{}\n(logs in {})", failures.join("\n"), n.cluster.dir.display());
+    // The traffic verdict is given at the end: the cut below runs (and reports its times)
+    // whatever the traffic showed.
+    for f in &failures {
+        println!("FAILED: {f}");
+    }
 
     // Cut b1–b2.
     let v_full = n.cluster.db.preprocess_topology().map(|(v, _)| v).unwrap_or(0);
@@ -255,9 +259,9 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
     };
     outcomes.wait_for(std::slice::from_ref(&reroute), Duration::from_secs(120)).await;
     let deployed = cut_at.elapsed();
-    verified_solutions(&mut solved, 1, Duration::from_secs(30)).await;
     let o2 = outcomes.of(&reroute).clone();
     assert!(o2.deployed, "rerouted streams not deployed: {}\n{}", o2.detail, n.cluster.logs());
+    verified_solutions(&mut solved, 1, Duration::from_secs(30)).await;
     assert_ready(&o2, &affected_ids);
     assert_eq!(o2.streams.len(), affected_ids.len(), "only the affected streams are rerouted: {o2:?}");
     let v2 = o2.admitted_state.as_ref().expect("admitted state").version;
@@ -269,6 +273,24 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
             p.request.stream_id
         );
         println!("{} rerouted: {path}", p.request.stream_id);
+    }
+    // RESTCONF reports the new offset and latency of each rerouted stream.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = n.reported(&affected, Duration::from_secs(10)).await;
+        let want: Vec<(u64, u64)> = affected
+            .iter()
+            .map(|p| {
+                let s = o2.streams.iter().find(|s| s.stream_id == p.request.stream_id).expect("outcome");
+                (s.time_aware_offset_ns, s.accumulated_latency_ns)
+            })
+            .collect();
+        let got: Vec<(u64, u64)> = now.iter().map(|r| (r.offset_ns, r.latency_ns)).collect();
+        if got == want {
+            break;
+        }
+        assert!(Instant::now() < deadline, "RESTCONF shows {got:?} for the rerouted streams, the CNC {want:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let talkers: BTreeSet<usize> = affected.iter().map(|p| p.talker).collect();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -299,4 +321,5 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
     println!("test wall time {:.1} s", began.elapsed().as_secs_f64());
     outcomes.close().await;
     solved.close().await;
+    assert!(failures.is_empty(), "{}\n(logs in {})", failures.join("\n"), n.cluster.dir.display());
 }
