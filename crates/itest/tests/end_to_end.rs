@@ -199,9 +199,9 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
             t.late,
             t.held,
             t.gate_overruns,
-            t.dropped_gate_closed + t.dropped_queue_full + t.dropped_no_route + t.dropped_tx_error
+            t.dropped()
         );
-        if t.late > 0 || t.dropped_gate_closed + t.dropped_queue_full + t.dropped_no_route + t.dropped_tx_error > 0 {
+        if t.late > 0 || t.dropped() > 0 {
             failures.push(format!("station {name} lost scheduled frames: {t:?}"));
         }
     }

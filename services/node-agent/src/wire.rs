@@ -148,6 +148,14 @@ pub fn counters(c: &CounterSnapshot, queued: u64) -> pb::Counters {
     }
 }
 
+impl pb::Counters {
+    /// Frames dropped for any reason (gate closed, queue full, no route, send error): the
+    /// wire form of [`CounterSnapshot::dropped`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped_gate_closed + self.dropped_queue_full + self.dropped_no_route + self.dropped_tx_error
+    }
+}
+
 /// Per-port counters to protobuf (classes with no traffic are left out).
 pub fn port_counters(c: &EngineCounters) -> Vec<pb::PortCounters> {
     c.ports

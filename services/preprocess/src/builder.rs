@@ -514,18 +514,11 @@ mod tests {
         assert!(!o.deployed);
     }
 
-    #[test]
-    fn streams_on_a_vanished_link_are_requested_again_with_their_identities() {
-        let t = topo();
-        let settings = BuildSettings::default();
-        let mut a = req("a", station("", "s1"), vec![station("", "s2")]);
-        a.max_latency_ns = 3_000_000;
-        a.frame = Some(v1::DataFrame { destination_mac: "02-00-00-00-00-02".into(), pcp: 6, ..Default::default() });
-        let first = v1::ComputeRequest {
-            streams: vec![a, req("b", station("", "s2"), vec![station("", "s3")])],
-            ..Default::default()
-        };
-        let Built::Job(job) = build("n", &t, 1, &v1::AdmittedState::default(), &first, &settings) else { panic!() };
+    /// `first` built on `t` with nothing admitted and solved by the heuristic (checked by
+    /// tsn-check): its problem, and the admitted state (version 1) its deploy leaves.
+    fn admitted_after(t: &Topology, first: &v1::ComputeRequest) -> (tsn_model::Problem, v1::AdmittedState) {
+        let empty = v1::AdmittedState::default();
+        let Built::Job(job) = build("n", t, 1, &empty, first, &BuildSettings::default()) else { panic!() };
         let problem = model::problem_from_pb("t", job.problem.as_ref().unwrap()).unwrap();
         let schedule = tsn_sched::solve(
             &problem,
@@ -534,6 +527,7 @@ mod tests {
         .unwrap()
         .schedule
         .unwrap();
+        assert!(tsn_check::verify(&problem, &schedule).is_ok());
         let state = v1::AdmittedState {
             network: "n".into(),
             version: 1,
@@ -541,6 +535,20 @@ mod tests {
             schedules: schedule.streams.iter().map(model::stream_schedule_to_pb).collect(),
             endpoints: job.request.as_ref().unwrap().requested.clone(),
         };
+        (problem, state)
+    }
+
+    #[test]
+    fn streams_on_a_vanished_link_are_requested_again_with_their_identities() {
+        let t = topo();
+        let mut a = req("a", station("", "s1"), vec![station("", "s2")]);
+        a.max_latency_ns = 3_000_000;
+        a.frame = Some(v1::DataFrame { destination_mac: "02-00-00-00-00-02".into(), pcp: 6, ..Default::default() });
+        let first = v1::ComputeRequest {
+            streams: vec![a, req("b", station("", "s2"), vec![station("", "s3")])],
+            ..Default::default()
+        };
+        let (problem, state) = admitted_after(&t, &first);
         assert!(reroute_request(&state, &t).is_none(), "every route is intact");
         // br0–br1 cut: a (s1 → s2) lost its route, b (s2 → s3, both on br1) did not.
         let mut cut = t.clone();
@@ -565,22 +573,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let Built::Job(job) = build("n", &t, 1, &v1::AdmittedState::default(), &first, &settings) else { panic!() };
-        let problem = model::problem_from_pb("t", job.problem.as_ref().unwrap()).unwrap();
-        let out = tsn_sched::solve(
-            &problem,
-            &tsn_sched::SolveOptions { algorithm: tsn_sched::Algorithm::Heuristic, ..Default::default() },
-        )
-        .unwrap();
-        let schedule = out.schedule.unwrap();
-        assert!(tsn_check::verify(&problem, &schedule).is_ok());
-        let state = v1::AdmittedState {
-            network: "n".into(),
-            version: 1,
-            streams: problem.streams.iter().map(model::stream_to_pb).collect(),
-            schedules: schedule.streams.iter().map(model::stream_schedule_to_pb).collect(),
-            endpoints: job.request.as_ref().unwrap().requested.clone(),
-        };
+        let (_, state) = admitted_after(&t, &first);
         let second = v1::ComputeRequest {
             streams: vec![
                 req("b", station("", "s3"), vec![station("", "s1")]),

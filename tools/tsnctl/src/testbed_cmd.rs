@@ -206,7 +206,7 @@ async fn counters(a: &StateArgs) -> anyhow::Result<ExitCode> {
             t.late,
             t.held,
             t.gate_overruns,
-            t.dropped_gate_closed + t.dropped_queue_full + t.dropped_no_route + t.dropped_tx_error
+            t.dropped()
         );
     }
     println!("(bridges print their counters in their logs under {} when they stop)", s.layout.dir.display());
