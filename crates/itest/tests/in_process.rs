@@ -221,3 +221,78 @@ async fn duplicates_poison_and_failed_deploys_lose_nothing() {
     outcomes.close().await;
     p.stop().await;
 }
+
+/// A stream of the demo topology (1 Gbit/s ring br0–br1–br2–br3, 2 µs bridge delay) with
+/// 958 B frames (8 µs on the wire) every millisecond.
+fn ring_stream(id: &str, talker: (usize, usize), listener: (usize, usize)) -> v1::StreamRequest {
+    v1::StreamRequest {
+        stream_id: id.into(),
+        talker: Some(station(talker.0, talker.1)),
+        listeners: vec![station(listener.0, listener.1)],
+        period_ns: 1_000_000,
+        max_frames_per_period: 1,
+        max_frame_size: 958,
+        max_latency_ns: 1_000_000,
+        frame: Some(v1::DataFrame { destination_mac: "01-00-5E-00-00-AA".into(), pcp: 7, ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reroute_that_does_not_fit_around_the_fixed_streams_becomes_a_full_reschedule() {
+    let p = Pipeline::start(1).await;
+    let mut outcomes = Outcomes::subscribe(&p.bus, "test.outcomes").await;
+    let mut solved =
+        p.bus.subscribe("test.solved", &[tsn_pipeline::SCHEDULE_SOLVED], ConsumerOptions::default()).await.unwrap();
+
+    // b: es0-1 → es3-0 over br0 → br3, admitted first, free to move within its period.
+    let b = ring_stream("b", (0, 1), (3, 0));
+    let rb = p.request(&request(vec![b], vec![])).await;
+    outcomes.wait_for(std::slice::from_ref(&rb), Duration::from_secs(60)).await;
+    assert_ready(p_outcome(&outcomes, &rb), &["b".to_owned()]);
+    // a: es0-0 → es1-0, sent at offset 0 exactly, with 2 µs of slack over the least latency
+    // of the long way round (5 links of 8.05 µs, 4 bridges of 2 µs: 48.25 µs).
+    let mut a = ring_stream("a", (0, 0), (1, 0));
+    a.latest_transmit_offset_ns = Some(0);
+    a.max_latency_ns = 50_250;
+    let ra = p.request(&request(vec![a], vec![])).await;
+    outcomes.wait_for(std::slice::from_ref(&ra), Duration::from_secs(60)).await;
+    assert_ready(p_outcome(&outcomes, &ra), &["a".to_owned()]);
+    let first = verify_solved(&mut solved, 2).await;
+    let b_before = model::schedule_from_pb("t", first[0].schedule.as_ref().unwrap()).unwrap();
+    let b_id = tsn_model::StreamId("b".into());
+    let b_offset = b_before.stream(&b_id).unwrap().talker_offset_ns;
+
+    // Cut br0–br1: a must go br0 → br3 → br2 → br1 and leave br0 the moment it arrives
+    // there, which is where b's admitted frame is when b is sent at offset 0 (both frames
+    // reach br0 at 8.05 µs); b has to move, so the reroute of a alone cannot be scheduled.
+    let mut cut = demo_topology();
+    cut.links.retain(|l| !matches!((l.from.0.as_str(), l.to.0.as_str()), ("br0", "br1") | ("br1", "br0")));
+    let snapshot = tsn_pipeline::topology::to_pb(2, &cut, &[]);
+    let m = encode(tsn_pipeline::TOPOLOGY_CHANGED, "topology-2", 2, &snapshot);
+    p.bus.publish(tsn_pipeline::TOPOLOGY_CHANGED, &m).await.unwrap();
+    let (lost, all) = ("reroute-default-t2".to_owned(), "reroute-default-t2-all".to_owned());
+    outcomes.wait_for(&[lost.clone(), all.clone()], Duration::from_secs(60)).await;
+    assert_eq!(b_offset, 0, "b was admitted at offset 0, in a's way");
+    let o = p_outcome(&outcomes, &lost);
+    assert!(!o.deployed, "a alone does not fit around b: {o:?}");
+    let failed: Vec<&str> = o.streams.iter().map(|s| s.stream_id.as_str()).collect();
+    assert_eq!(failed, ["a"], "only the stream that lost its route was requested");
+    // The full reschedule moves b and routes a the long way round.
+    let o = p_outcome(&outcomes, &all);
+    assert_ready(o, &["a".to_owned(), "b".to_owned()]);
+    assert_admitted_once(o);
+    let path = |id: &str| o.streams.iter().find(|s| s.stream_id == id).unwrap().paths[0].clone();
+    assert_eq!(path("a"), "es0-0,br0,br3,br2,br1,es1-0");
+    let last = verify_solved(&mut solved, 1).await;
+    let job = last[0].job.as_ref().unwrap();
+    assert!(job.problem.as_ref().unwrap().admitted.is_empty(), "nothing was fixed in the full reschedule");
+    let after = model::schedule_from_pb("t", last[0].schedule.as_ref().unwrap()).unwrap();
+    assert_ne!(after.stream(&b_id), b_before.stream(&b_id), "b's transmissions moved out of a's way");
+    let running = p.configurator.all();
+    assert!(running.values().all(|c| c.version == 3), "the full reschedule is deployed everywhere");
+    assert!(outcomes.seen.values().all(|v| v.len() == 1), "one outcome per request");
+    outcomes.close().await;
+    solved.close().await;
+    p.stop().await;
+}

@@ -340,22 +340,43 @@ pub fn build(
     Built::Job(Box::new(v1::ScheduleJob { request: Some(ctx), problem: Some(pb) }))
 }
 
-/// The compute request that re-routes every admitted stream `topology` no longer carries
-/// (a link of its route or one of its end stations is gone), or None when every admitted
-/// stream still fits. Each stream is requested again with its admitted requirements and
-/// UNI identities, so the normal pipeline routes it on the new topology, schedules it with
-/// the other admitted streams fixed, and deploys it; a stream that cannot be placed any
-/// more fails with its reason in the request's outcome.
-pub fn reroute_request(state: &v1::AdmittedState, topology: &Topology) -> Option<v1::ComputeRequest> {
+/// Which admitted streams a reroute requests again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RerouteScope {
+    /// Only the streams that lost their route; every other admitted stream keeps its slots.
+    Lost,
+    /// Every admitted stream, so the scheduler may move them all (a full reschedule): the
+    /// fallback when the lost streams do not fit around the fixed ones.
+    All,
+}
+
+/// The compute request that re-routes the admitted streams after a topology change, or
+/// None when every admitted stream still fits `topology` (no link of its route and none of
+/// its end stations is gone). With [`RerouteScope::Lost`] it requests only the streams that
+/// lost their route; with [`RerouteScope::All`] every admitted stream. Each stream is
+/// requested again with its admitted requirements and UNI identities, so the normal
+/// pipeline routes it on the new topology, schedules it (with the admitted streams not
+/// requested fixed), verifies and deploys it; a stream that cannot be placed any more
+/// fails with its reason in the request's outcome.
+pub fn reroute_request(
+    state: &v1::AdmittedState,
+    topology: &Topology,
+    scope: RerouteScope,
+) -> Option<v1::ComputeRequest> {
     let admitted = admitted_from_pb(state);
     let nodes: HashSet<&NodeId> = topology.nodes.iter().map(|n| &n.id).collect();
     let links: HashSet<LinkId> = topology.links.iter().map(|l| l.id()).collect();
+    let lost = |s: &Stream| {
+        let Some(sched) = admitted.schedules.iter().find(|a| a.stream == s.id) else { return false };
+        !(std::iter::once(&s.talker).chain(&s.listeners).all(|n| nodes.contains(n))
+            && sched.route.links().iter().all(|l| links.contains(l)))
+    };
+    if !admitted.streams.iter().any(lost) {
+        return None;
+    }
     let mut streams = Vec::new();
     for s in &admitted.streams {
-        let Some(sched) = admitted.schedules.iter().find(|a| a.stream == s.id) else { continue };
-        let intact = std::iter::once(&s.talker).chain(&s.listeners).all(|n| nodes.contains(n))
-            && sched.route.links().iter().all(|l| links.contains(l));
-        if intact {
+        if scope == RerouteScope::Lost && !lost(s) {
             continue;
         }
         let Some(e) = admitted.endpoints.get(&s.id.0) else {
@@ -549,17 +570,25 @@ mod tests {
             ..Default::default()
         };
         let (problem, state) = admitted_after(&t, &first);
-        assert!(reroute_request(&state, &t).is_none(), "every route is intact");
+        for scope in [RerouteScope::Lost, RerouteScope::All] {
+            assert!(reroute_request(&state, &t, scope).is_none(), "every route is intact");
+        }
         // br0–br1 cut: a (s1 → s2) lost its route, b (s2 → s3, both on br1) did not.
         let mut cut = t.clone();
         cut.links.retain(|l| !matches!((l.from.0.as_str(), l.to.0.as_str()), ("br0", "br1") | ("br1", "br0")));
-        let again = reroute_request(&state, &cut).expect("a is requested again");
+        let again = reroute_request(&state, &cut, RerouteScope::Lost).expect("a is requested again");
         assert_eq!(again.streams.len(), 1);
         let r = &again.streams[0];
         assert_eq!(r.stream_id, "a");
         assert_eq!((r.max_latency_ns, r.period_ns), (3_000_000, problem.streams[0].period_ns));
         assert_eq!(r.frame.as_ref().map(|f| (f.destination_mac.as_str(), f.pcp)), Some(("02-00-00-00-00-02", 6)));
         assert_eq!(r.talker.as_ref().map(|s| s.interface_name.as_str()), Some("s1"));
+        // The full reschedule requests b too, with its own identities.
+        let all = reroute_request(&state, &cut, RerouteScope::All).expect("a full reschedule");
+        let ids: Vec<&str> = all.streams.iter().map(|s| s.stream_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(all.streams[0], *r);
+        assert_eq!(all.streams[1].talker.as_ref().map(|s| s.interface_name.as_str()), Some("s2"));
     }
 
     #[test]

@@ -34,6 +34,7 @@ use tsn_pipeline::{decode, encode, outcome, v1};
 use tsn_service::{BusSettings, CancellationToken, CommonSettings, Metrics, Store};
 
 pub use builder::BuildSettings;
+use builder::RerouteScope;
 use state::{RequestState, State};
 
 /// The queue preprocess consumes its events from.
@@ -147,6 +148,22 @@ enum Settle {
     Poison(String),
     /// A transient failure (store, bus): try again later.
     Retry(String),
+}
+
+/// The id of the CNC's own reroute request after topology version `version` of `network`.
+fn reroute_id(network: &str, version: u64, scope: RerouteScope) -> String {
+    match scope {
+        RerouteScope::Lost => format!("reroute-{network}-t{version}"),
+        RerouteScope::All => format!("reroute-{network}-t{version}-all"),
+    }
+}
+
+/// Whether `id` is a reroute of the lost streams only (`reroute-<network>-t<version>`).
+fn is_lost_reroute(network: &str, id: &str) -> bool {
+    id.strip_prefix("reroute-")
+        .and_then(|r| r.strip_prefix(network))
+        .and_then(|r| r.strip_prefix("-t"))
+        .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Actor {
@@ -277,6 +294,11 @@ impl Actor {
                                 if self.unpublished.as_deref() == Some(id) {
                                     self.unpublished = None;
                                 }
+                                if message.kind == tsn_pipeline::SCHEDULE_FAILED && is_lost_reroute(&self.network, id) {
+                                    if let Err(e) = self.queue_full_reschedule().await {
+                                        tracing::error!(error = %e, "the full reschedule after a failed reroute could not be queued");
+                                    }
+                                }
                                 let result = if outcome.deployed { "deployed" } else { "failed" };
                                 self.metrics
                                     .counter(
@@ -311,12 +333,38 @@ impl Actor {
     /// admitted streams whose routes the new topology no longer has; the pump runs it like
     /// any other request, after the one in flight.
     async fn queue_reroute(&mut self, version: u64, topology: &Topology) -> Result<(), tsn_service::StoreError> {
+        self.queue_reroute_scoped(version, topology, RerouteScope::Lost).await
+    }
+
+    /// After the reroute of the lost streams failed to schedule (they do not fit around the
+    /// fixed ones): queues `reroute-<network>-t<version>-all`, which requests every admitted
+    /// stream again so the scheduler may move them all, on the topology held now.
+    async fn queue_full_reschedule(&mut self) -> Result<(), tsn_service::StoreError> {
+        let Some((version, topology)) = self.state.topology().await? else { return Ok(()) };
+        self.queue_reroute_scoped(version, &topology, RerouteScope::All).await
+    }
+
+    async fn queue_reroute_scoped(
+        &mut self,
+        version: u64,
+        topology: &Topology,
+        scope: RerouteScope,
+    ) -> Result<(), tsn_service::StoreError> {
         let admitted = self.state.admitted(&self.network).await?;
-        let Some(request) = builder::reroute_request(&admitted, topology) else { return Ok(()) };
-        let id = format!("reroute-{}-t{version}", self.network);
+        let Some(request) = builder::reroute_request(&admitted, topology, scope) else { return Ok(()) };
+        let id = reroute_id(&self.network, version, scope);
         if self.state.insert_request(&id, &self.network, version, &request).await? {
             let ids: Vec<&str> = request.streams.iter().map(|s| s.stream_id.as_str()).collect();
-            tracing::info!(request_id = %id, streams = ?ids, "admitted streams lost their route: queued for rerouting");
+            match scope {
+                RerouteScope::Lost => {
+                    tracing::info!(request_id = %id, streams = ?ids, "admitted streams lost their route: queued for rerouting")
+                }
+                RerouteScope::All => tracing::warn!(
+                    request_id = %id,
+                    streams = ids.len(),
+                    "the lost streams do not fit around the others: queued a full reschedule of every admitted stream"
+                ),
+            }
         }
         Ok(())
     }
@@ -467,4 +515,22 @@ impl Actor {
 /// configuration.
 pub fn main() -> std::process::ExitCode {
     tsn_service::main("preprocess", "TSN_PREPROCESS", |c: &PreprocessConfig| &c.ops, |c| &c.bus, run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_reroute_of_the_lost_streams_falls_back_to_a_full_reschedule() {
+        let lost = reroute_id("default", 7, RerouteScope::Lost);
+        let all = reroute_id("default", 7, RerouteScope::All);
+        assert_eq!((lost.as_str(), all.as_str()), ("reroute-default-t7", "reroute-default-t7-all"));
+        assert!(is_lost_reroute("default", &lost));
+        assert!(!is_lost_reroute("default", &all), "the full reschedule is the last attempt");
+        assert!(!is_lost_reroute("other", &lost), "another network's");
+        for id in ["reroute-default-t", "reroute-default-tx", "req-1", "reroute-default-t7 "] {
+            assert!(!is_lost_reroute("default", id), "{id}");
+        }
+    }
 }
