@@ -9,7 +9,9 @@
 //! gone), the datagram goes to the kernel as before, with one warning on stderr: the shim
 //! never breaks the application.
 //!
-//! The agent socket is `$KTSN_AGENT_SOCKET`, default `/run/ktsn/agent.sock`.
+//! The agent socket is `$KTSN_AGENT_SOCKET`, default `/run/ktsn/agent.sock`. The shim
+//! attaches to the agent when a socket enables `SO_TXTIME` (and again on a send if the
+//! agent was missing or went away), so the first timed send does not pay for the setup.
 //!
 //! Why Rust and not C: the ring layout and its protocol exist once, in `tsn-datapath`, and
 //! are used by both ends; a C copy would drift. The exported functions are the only
@@ -121,6 +123,12 @@ pub unsafe extern "C" fn setsockopt(
                     let clockid = std::ptr::read_unaligned(value as *const i32);
                     let bits = if (0..16).contains(&clockid) { TXTIME | ((clockid as u32) << 4) } else { 0 };
                     e.store((cur & !(TXTIME | 0xf0)) | bits, Ordering::Relaxed);
+                    if bits != 0 {
+                        // Attach to the agent now, not on the first timed send: setting up
+                        // the ring takes milliseconds (tens on a loaded host), which the
+                        // application's first transmit times must not pay.
+                        let _ = std::panic::catch_unwind(|| attached(&mut lock_state()));
+                    }
                 } else if name == libc::SO_PRIORITY && len as usize >= 4 {
                     let prio = std::ptr::read_unaligned(value as *const i32).clamp(0, 0xffff) as u32;
                     e.store((cur & 0xffff) | (prio << 16), Ordering::Relaxed);
@@ -239,6 +247,57 @@ unsafe fn inet_name(fd: c_int, peer: bool) -> Option<libc::sockaddr_in> {
     (r == 0 && i32::from(sin.sin_family) == libc::AF_INET).then_some(sin)
 }
 
+fn lock_state() -> std::sync::MutexGuard<'static, State> {
+    match STATE.lock() {
+        Ok(s) => s,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Makes sure this process holds a live connection to the agent (connecting at most once
+/// per [`RECONNECT_NS`] while it is missing); false when there is none.
+fn attached(st: &mut State) -> bool {
+    let pid = std::process::id();
+    if st.pid != pid {
+        // A forked child must not share its parent's ring (single producer).
+        st.client = None;
+        st.pid = pid;
+    }
+    if st.client.as_ref().is_some_and(|c| !c.agent_alive()) {
+        eprintln!("libktsn: the node agent went away; reconnecting");
+        st.client = None;
+        st.last_attempt_ns = 0;
+        st.warned = false;
+    }
+    if st.client.is_some() {
+        return true;
+    }
+    let now = Clock::Monotonic.now_ns();
+    if st.last_attempt_ns != 0 && now.saturating_sub(st.last_attempt_ns) < RECONNECT_NS {
+        return false;
+    }
+    st.last_attempt_ns = now;
+    let path = socket_path_from_env();
+    match AgentClient::connect(&path) {
+        Ok(c) => {
+            st.client = Some(c);
+            st.warned = false;
+            true
+        }
+        Err(e) => {
+            if !st.warned {
+                eprintln!(
+                    "libktsn: no node agent at {} ({e}); SO_TXTIME datagrams go through the kernel \
+                     (no time-aware release)",
+                    path.display()
+                );
+                st.warned = true;
+            }
+            false
+        }
+    }
+}
+
 unsafe fn to_agent(fd: c_int, msg: &msghdr, bits: u32) -> Handled {
     let Some(txtime) = txtime_of(msg) else { return Handled::Kernel };
     // Destination: the message's address or the connected peer.
@@ -299,46 +358,9 @@ unsafe fn to_agent(fd: c_int, msg: &msghdr, bits: u32) -> Handled {
         flags: FLAG_TXTIME,
         ..Descriptor::default()
     };
-    let mut st = match STATE.lock() {
-        Ok(s) => s,
-        Err(p) => p.into_inner(),
-    };
-    let pid = std::process::id();
-    if st.pid != pid {
-        // A forked child must not share its parent's ring (single producer).
-        st.client = None;
-        st.pid = pid;
-    }
-    if st.client.as_ref().is_some_and(|c| !c.agent_alive()) {
-        eprintln!("libktsn: the node agent went away; reconnecting");
-        st.client = None;
-        st.last_attempt_ns = 0;
-        st.warned = false;
-    }
-    if st.client.is_none() {
-        let now = Clock::Monotonic.now_ns();
-        if st.last_attempt_ns != 0 && now.saturating_sub(st.last_attempt_ns) < RECONNECT_NS {
-            return Handled::Kernel;
-        }
-        st.last_attempt_ns = now;
-        let path = socket_path_from_env();
-        match AgentClient::connect(&path) {
-            Ok(c) => {
-                st.client = Some(c);
-                st.warned = false;
-            }
-            Err(e) => {
-                if !st.warned {
-                    eprintln!(
-                        "libktsn: no node agent at {} ({e}); SO_TXTIME datagrams go through the kernel \
-                         (no time-aware release)",
-                        path.display()
-                    );
-                    st.warned = true;
-                }
-                return Handled::Kernel;
-            }
-        }
+    let mut st = lock_state();
+    if !attached(&mut st) {
+        return Handled::Kernel;
     }
     let Some(client) = st.client.as_mut() else { return Handled::Kernel };
     match client.submit(&parts, desc) {

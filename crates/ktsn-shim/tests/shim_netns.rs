@@ -397,3 +397,55 @@ fn an_application_crash_releases_its_region() {
     assert!(c.total.submitted > 0);
     assert_eq!(c.total.accounted(), c.total.submitted);
 }
+
+/// Enables SO_TXTIME, says so, and waits for a line on stdin before it exits; it never sends.
+const ATTACH_APP: &str = r#"
+import socket, struct, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.setsockopt(socket.SOL_SOCKET, 61, struct.pack("iI", time.CLOCK_TAI, 0))
+print("set", flush=True)
+sys.stdin.readline()
+"#;
+
+#[test]
+fn the_shim_attaches_when_so_txtime_is_enabled_not_on_the_first_send() {
+    let n = net();
+    let dir = temp_dir("attach");
+    let sock = dir.join("agent.sock");
+    let (engine, server) = start_agent(&n, &sock);
+    let script = dir.join("attach.py");
+    std::fs::write(&script, ATTACH_APP).unwrap();
+    let mut app = Command::new("ip")
+        .args(["netns", "exec", &n.a.netns, "env"])
+        .arg(format!("LD_PRELOAD={}", shim().display()))
+        .arg(format!("KTSN_AGENT_SOCKET={}", sock.display()))
+        .arg(default_python())
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let out = app.stdout.as_mut().unwrap();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).unwrap();
+    assert_eq!(line.trim(), "set");
+    // The region is attached although nothing was sent (the engine picks it up from the
+    // shim server's thread, so give it a moment).
+    let mut sessions = 0;
+    for _ in 0..500 {
+        sessions = engine.counters().sessions;
+        if sessions == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    app.stdin.as_mut().unwrap().write_all(b"done\n").unwrap();
+    let out = app.wait_with_output().unwrap();
+    let c = engine.wait_idle(Duration::from_secs(5));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sessions, 1, "the program's region was attached before its first send");
+    assert_eq!(c.total.submitted, 0, "nothing was sent");
+}
