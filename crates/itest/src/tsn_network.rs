@@ -656,6 +656,7 @@ impl Layout {
         let script = self.dir.join("talker.py");
         std::fs::write(&script, TALKER).expect("talker script");
         let mut talkers = Vec::new();
+        let talker_priority = (self.timing.realtime_priority - 10).max(1).to_string();
         for (i, s) in self.stations.iter().enumerate() {
             let mine: Vec<(&StreamPlan, &Reported)> =
                 plans.iter().zip(reported).filter(|(p, _)| p.talker == i).collect();
@@ -671,8 +672,10 @@ impl Layout {
                 })
                 .collect();
             let cfg = serde_json::json!({"lead": 200_000_000u64, "streams": streams}).to_string();
+            // A time-sensitive application runs SCHED_FIFO, below the datapath threads: under
+            // the flood, ordinary processes wait hundreds of milliseconds for a CPU.
             let child = Command::new("ip")
-                .args(["netns", "exec", &s.namespace, "env"])
+                .args(["netns", "exec", &s.namespace, "chrt", "-f", &talker_priority, "env"])
                 .arg(format!("LD_PRELOAD={}", shim.display()))
                 .arg(format!("KTSN_AGENT_SOCKET={}", s.shim_socket.display()))
                 .arg(tsn_datapath::bench::default_python())
@@ -701,6 +704,7 @@ impl Layout {
                 .unwrap_or_else(|e| panic!("talker on {name}: {e}"));
         }
         let mut sent = BTreeMap::new();
+        let mut talker_reports = BTreeMap::new();
         for (name, child) in talkers {
             let out = child.wait_with_output().expect("talker output");
             assert!(out.status.success(), "talker on {name}: {}", String::from_utf8_lossy(&out.stderr));
@@ -710,6 +714,7 @@ impl Layout {
             }
             let errors = v["errors"].as_u64().unwrap_or(0);
             assert_eq!(errors, 0, "talker on {name} had send errors: {v}");
+            talker_reports.insert(name, serde_json::from_value(v).expect("talker report"));
         }
         let stalls = watch.finish();
         stop.store(true, Ordering::Release);
@@ -718,7 +723,14 @@ impl Layout {
         }
         std::thread::sleep(Duration::from_millis(200));
         let captured = captures.into_iter().map(|(l, c)| (l, c.finish().expect("capture"))).collect();
-        Traffic { start_ns: start, sent, flood_sent: flood_sent.load(Ordering::Relaxed), captured, stalls }
+        Traffic {
+            start_ns: start,
+            sent,
+            flood_sent: flood_sent.load(Ordering::Relaxed),
+            talkers: talker_reports,
+            captured,
+            stalls,
+        }
     }
 
     /// Station agents' counters (GetState over mTLS): (sent, late, dropped) summed.
@@ -759,12 +771,28 @@ pub struct Traffic {
     pub sent: BTreeMap<usize, u64>,
     /// Best-effort frames the flood sent.
     pub flood_sent: u64,
+    /// How punctual each talker (by station) was.
+    pub talkers: BTreeMap<String, TalkerReport>,
     /// Frames captured on each link (where the link ends).
     pub captured: Vec<(LinkId, Vec<Received>)>,
     /// Host stalls seen during the run: (CPU, TAI start, TAI end) of every gap longer
     /// than [`STALL_NS`] in the sleep loop of a SCHED_FIFO thread (priority above the
     /// agents') pinned to that CPU.
     pub stalls: Vec<(usize, u64, u64)>,
+}
+
+/// How punctual a talker was: when it handed its frames to the shim, against the plan
+/// (each frame `lead` before its transmit time).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct TalkerReport {
+    /// The longest a hand-over came after its planned time, ns.
+    pub max_lag_ns: u64,
+    /// The same, for frames from the run's second second on (after the start-up), ns.
+    pub max_lag_steady_ns: u64,
+    /// Frames handed over after their own transmit time (the station must drop them).
+    pub after_txtime: u64,
+    /// The longest one `sendmsg` call took, ns.
+    pub max_send_ns: u64,
 }
 
 /// A watcher's gap longer than this is a stall.
@@ -1035,7 +1063,8 @@ fn flood(
 /// Argument: JSON {lead, streams: [{n, dst, port, period, offset, size, count}]}. Prints
 /// `ready` once set up, then reads the start time from stdin. Frame k of a stream leaves
 /// at start + k·period + offset (CLOCK_TAI) and carries k (u64 LE) first; it is handed
-/// over `lead` ns early. Prints {"sent": {n: count}, "errors": e}.
+/// over `lead` ns early. Prints {"sent": {n: count}, "errors": e} and the fields of
+/// [`TalkerReport`].
 pub const TALKER: &str = r#"
 import json, socket, struct, sys, time
 cfg = json.loads(sys.argv[1])
@@ -1050,7 +1079,7 @@ for s in cfg["streams"]:
     socks.append(k)
     nxt.append(0)
     sent[str(s["n"])] = 0
-errors = 0
+errors, max_lag, max_lag_steady, after, max_send = 0, 0, 0, 0, 0
 streams = cfg["streams"]
 print("ready", flush=True)
 start = int(sys.stdin.readline())
@@ -1063,9 +1092,20 @@ while True:
             if t - lead > now:
                 left = True
                 break
+            lag = now - (t - lead)
+            if lag > max_lag:
+                max_lag = lag
+            if t >= start + 1_000_000_000 and lag > max_lag_steady:
+                max_lag_steady = lag
+            if now > t:
+                after += 1
             pad = b"\0" * max(0, s["size"] - 12)
             try:
+                t0 = time.monotonic_ns()
                 socks[i].sendmsg([struct.pack("<QI", nxt[i], s["n"]) + pad], [(socket.SOL_SOCKET, SCM_TXTIME, struct.pack("Q", t))], 0, (s["dst"], s["port"]))
+                took = time.monotonic_ns() - t0
+                if took > max_send:
+                    max_send = took
                 sent[str(s["n"])] += 1
             except OSError:
                 errors += 1
@@ -1073,5 +1113,5 @@ while True:
     if not left:
         break
     time.sleep(0.002)
-print(json.dumps({"sent": sent, "errors": errors}))
+print(json.dumps({"sent": sent, "errors": errors, "max_lag_ns": max_lag, "after_txtime": after, "max_send_ns": max_send, "max_lag_steady_ns": max_lag_steady}))
 "#;
