@@ -6,16 +6,17 @@
 //!
 //! # Timing model (why these numbers)
 //!
-//! The inventory declares every link at [`Timing::rate_bps`] (5 Mbit/s), so the CNC
-//! reserves for each frame a window of its transmission time at that rate (≈ 320–480 µs for
-//! the 200–300 B frames used here). The software datapath sends at its own emulated
+//! The inventory declares every link at [`Timing::rate_bps`] (2.5 Mbit/s), so the CNC
+//! reserves for each frame a window of its transmission time at that rate (≈ 770–1090 µs
+//! for the 200–300 B frames used here). The software datapath sends at its own emulated
 //! 1 Gbit/s (a few µs per frame) and needs the window to stay open for that plus its 20 µs
-//! transmit guard; the rest of the window (≥ 290 µs) is the margin within which a release
-//! may be late and still lie inside its window. With 10 Mbit/s (a margin of ≥ 170 µs) the
-//! quiet run of the end-to-end test had 3–16 frames per stream a whole cycle late outside
-//! the host stalls the watcher saw; with 5 Mbit/s none in one run (30 stalls) and 1–2 frames
-//! on 4 of 16 streams in another (80 stalls); 8 Mbit/s on a noisier machine (130 stalls):
-//! 1–5 frames on every stream (2026-11-22, otherwise idle machine). Each bridge's forwarding delay in the
+//! transmit guard; the rest of the window (≥ 740 µs) is the margin within which a release
+//! may be late and still lie inside its window. Measured on this 2-core VM (2026-11-22),
+//! frames over the CNC's bound outside the host stalls the watcher saw, per quiet run:
+//! 10 Mbit/s (margin ≥ 170 µs) 3–16 per stream; 8 Mbit/s 1–5 per stream; 5 Mbit/s (≥ 290 µs)
+//! none in one run, 1–9 per stream in five others; 2.5 Mbit/s, with SCHED_FIFO talkers,
+//! 0–2 per stream in 26 s runs on a machine with 3–4 times as many stalls.
+//! Each bridge's forwarding delay in the
 //! model ([`Timing::bridge_delay_ns`], 300 µs) covers the receive path of a software bridge
 //! on a loaded 2-core machine: the receive thread's wake-up, the hand-over to the engine
 //! thread and that thread's wake-up. A frame that arrives earlier waits for its window
@@ -79,7 +80,7 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Self {
         Timing {
-            rate_bps: 5_000_000,
+            rate_bps: 2_500_000,
             bridge_delay_ns: 300_000,
             propagation_ns: 50,
             spin_us: 20,
@@ -509,9 +510,10 @@ impl Layout {
         Gateway { base: self.gateway.clone() }
     }
 
-    /// The test set: every station talks to the station with the same index on each
-    /// neighbouring bridge (2 streams per station). Station index 0 sends every 2 ms, the
-    /// others every 4 ms; one frame per period of 200–300 B; a latency bound of 4 ms.
+    /// The test set: every station talks to the station with the same index on the next
+    /// bridge round the ring (one stream per station), one frame of 200–300 B every 4 ms,
+    /// with a latency bound of 8 ms: enough for the long way round the ring (5 links of
+    /// ≈ 1 ms at 2.5 Mbit/s and 4 bridges of 300 µs) after a cable is cut.
     pub fn neighbour_streams(&self) -> Vec<StreamPlan> {
         let nb = self.bridges.len();
         let mut out = Vec::new();
@@ -522,7 +524,7 @@ impl Layout {
                 .filter(|o| o.bridge_index == s.bridge_index)
                 .position(|o| o.name == s.name)
                 .unwrap_or(0);
-            for dir in [1, nb - 1] {
+            for dir in [1] {
                 let lb = (s.bridge_index + dir) % nb;
                 let Some(l) = self.stations.iter().position(|o| {
                     o.bridge_index == lb
@@ -532,7 +534,7 @@ impl Layout {
                     continue;
                 };
                 let n = out.len();
-                let period_ns = if k == 0 { 2_000_000 } else { 4_000_000 };
+                let period_ns = 4_000_000;
                 let listener = &self.stations[l];
                 let request = v1::StreamRequest {
                     stream_id: format!("{}:{n:02X}-00", s.mac),
@@ -544,7 +546,7 @@ impl Layout {
                     period_ns,
                     max_frames_per_period: 1,
                     max_frame_size: 200 + (n as u32 * 37) % 101,
-                    max_latency_ns: 4_000_000,
+                    max_latency_ns: 8_000_000,
                     frame: Some(v1::DataFrame {
                         destination_mac: listener.mac.clone(),
                         pcp: STREAM_PCP,
@@ -889,6 +891,16 @@ pub struct StreamResult {
     pub worst_k: u64,
     /// Where that frame was seen: link and time after its scheduled transmit time, ns.
     pub worst_hops: Vec<(String, i64)>,
+    /// For every frame over the bound, lost or outside its window outside host stalls: the
+    /// time from the end of the last stall before its transmit time to that time, ns
+    /// (`u64::MAX` when no stall came before it). Shows whether the failures are knock-on
+    /// effects of a stall (a backlog that takes cycles to drain) or stand alone.
+    pub since_stall_ns: Vec<u64>,
+}
+
+/// Time from the end of the last stall that ended before `t` to `t` (`u64::MAX`: none).
+fn since_stall(stalls: &[(usize, u64, u64)], t: u64) -> u64 {
+    stalls.iter().filter(|&&(_, _, b)| b <= t).map(|&(_, _, b)| t - b).min().unwrap_or(u64::MAX)
 }
 
 /// Checks a traffic run against the schedule: per stream, latencies at the listener, and
@@ -963,6 +975,8 @@ pub fn analyse(
                         res.outside_window += 1;
                         if t.stalls.iter().any(|&(_, a, b)| a < r.rx_tai_ns && b + STALL_NS > r.rx_tai_ns) {
                             res.outside_window_in_stall += 1;
+                        } else {
+                            res.since_stall_ns.push(since_stall(&t.stalls, r.rx_tai_ns));
                         }
                     }
                 }
@@ -982,6 +996,8 @@ pub fn analyse(
                     res.over_bound += 1;
                     if stalled {
                         res.over_bound_in_stall += 1;
+                    } else {
+                        res.since_stall_ns.push(since_stall(&t.stalls, txtime));
                     }
                 }
                 if !stalled {
@@ -999,6 +1015,8 @@ pub fn analyse(
                 let end = txtime + reported[i].latency_ns;
                 if t.stalls.iter().any(|&(_, a, b)| a < end && b > txtime) {
                     r.lost_in_stall += 1;
+                } else {
+                    r.since_stall_ns.push(since_stall(&t.stalls, txtime));
                 }
             }
         }
