@@ -652,7 +652,8 @@ impl Layout {
             }
         }
 
-        let watch = StallWatch::start();
+        let watch = StallWatch::start(90);
+        let busy_watch = StallWatch::start(1);
         // The talkers.
         let shim = tsn_datapath::bench::find_shim(None).expect("libktsn.so next to the test binaries");
         let script = self.dir.join("talker.py");
@@ -719,6 +720,7 @@ impl Layout {
             talker_reports.insert(name, serde_json::from_value(v).expect("talker report"));
         }
         let stalls = watch.finish();
+        let busy = busy_watch.finish();
         stop.store(true, Ordering::Release);
         for h in flooders {
             h.join().expect("flood thread").expect("flood");
@@ -732,6 +734,7 @@ impl Layout {
             talkers: talker_reports,
             captured,
             stalls,
+            busy,
         }
     }
 
@@ -781,6 +784,10 @@ pub struct Traffic {
     /// than [`STALL_NS`] in the sleep loop of a SCHED_FIFO thread (priority above the
     /// agents') pinned to that CPU.
     pub stalls: Vec<(usize, u64, u64)>,
+    /// The same seen by a SCHED_FIFO 1 watcher per CPU (below the talkers and the
+    /// datapath): gaps in which the CPU ran real-time work, the emulated nodes' threads
+    /// among them, or stalled. Diagnostic only: nothing is excused by them.
+    pub busy: Vec<(usize, u64, u64)>,
 }
 
 /// How punctual a talker was: when it handed its frames to the shim, against the plan
@@ -809,7 +816,7 @@ struct StallWatch {
 }
 
 impl StallWatch {
-    fn start() -> StallWatch {
+    fn start(priority: i32) -> StallWatch {
         let stop = Arc::new(AtomicBool::new(false));
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = (0..cpus)
@@ -818,7 +825,7 @@ impl StallWatch {
                 std::thread::spawn(move || {
                     let _ = tsn_datapath::sys::pin_to_cpu(cpu);
                     let _ = tsn_datapath::sys::set_timer_slack(1);
-                    let _ = tsn_datapath::sys::set_fifo(90);
+                    let _ = tsn_datapath::sys::set_fifo(priority);
                     let mut out = Vec::new();
                     let mut last = Clock::Tai.now_ns();
                     while !stop.load(Ordering::Relaxed) {
@@ -896,6 +903,15 @@ pub struct StreamResult {
     /// (`u64::MAX` when no stall came before it). Shows whether the failures are knock-on
     /// effects of a stall (a backlog that takes cycles to drain) or stand alone.
     pub since_stall_ns: Vec<u64>,
+    /// How many of those frames were in flight during a gap of the low-priority watcher
+    /// ([`Traffic::busy`]): the CPU was taken by real-time threads (the emulated nodes
+    /// compete for two CPUs) rather than stalled.
+    pub in_busy_gap: u64,
+}
+
+/// Whether one of `gaps` overlaps the time from `from` to `to`.
+fn overlaps(gaps: &[(usize, u64, u64)], from: u64, to: u64) -> bool {
+    gaps.iter().any(|&(_, a, b)| a < to && b > from)
 }
 
 /// Time from the end of the last stall that ended before `t` to `t` (`u64::MAX`: none).
@@ -977,6 +993,7 @@ pub fn analyse(
                             res.outside_window_in_stall += 1;
                         } else {
                             res.since_stall_ns.push(since_stall(&t.stalls, r.rx_tai_ns));
+                            res.in_busy_gap += u64::from(overlaps(&t.busy, r.rx_tai_ns - STALL_NS, r.rx_tai_ns));
                         }
                     }
                 }
@@ -998,6 +1015,7 @@ pub fn analyse(
                         res.over_bound_in_stall += 1;
                     } else {
                         res.since_stall_ns.push(since_stall(&t.stalls, txtime));
+                        res.in_busy_gap += u64::from(overlaps(&t.busy, txtime, r.rx_tai_ns));
                     }
                 }
                 if !stalled {
@@ -1017,6 +1035,7 @@ pub fn analyse(
                     r.lost_in_stall += 1;
                 } else {
                     r.since_stall_ns.push(since_stall(&t.stalls, txtime));
+                    r.in_busy_gap += u64::from(overlaps(&t.busy, txtime, end));
                 }
             }
         }

@@ -152,8 +152,10 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
                     .collect();
                 gaps.dedup();
                 println!(
-                    "  {run}: failures outside stalls came this long (ms) after the last stall: {}",
-                    gaps.join(" ")
+                    "  {run}: failures outside stalls came this long (ms) after the last stall: {}; {} of {} in flight during a gap of the FIFO-1 watcher",
+                    gaps.join(" "),
+                    r.in_busy_gap,
+                    r.since_stall_ns.len()
                 );
             }
             if r.lost > r.lost_in_stall {
@@ -208,6 +210,12 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
             tsn_itest::tsn_network::STALL_NS / 1000,
             t.stalls.len(),
             longest / 1000
+        );
+        let busy_longest = t.busy.iter().map(|&(_, a, b)| b - a).max().unwrap_or(0);
+        println!(
+            "gaps of the SCHED_FIFO 1 watcher in the {run} run (CPU taken by real-time threads, or stalled): {}, longest {} µs",
+            t.busy.len(),
+            busy_longest / 1000
         );
         let lags: Vec<String> = t
             .talkers
