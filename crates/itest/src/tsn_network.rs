@@ -224,12 +224,6 @@ fn pki(dir: &Path) {
     leaf(&ca, "southbound", dir);
 }
 
-fn keygen(path: &Path, comment: &str) -> String {
-    let _ = std::fs::remove_file(path);
-    run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", &path.display().to_string()]);
-    std::fs::read_to_string(path.with_extension("pub")).expect("public key").trim().to_owned()
-}
-
 fn wait_tcp(addr: SocketAddr, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -330,8 +324,7 @@ impl TsnNetwork {
         }
 
         // Bridges: forwarding entries, NETCONF keys.
-        let southbound_key = dir.join("southbound_id");
-        let southbound_pub = keygen(&southbound_key, "southbound");
+        let (southbound_key, southbound_pub) = tsn_testbed::ssh_keygen(&dir, "southbound_id").expect("ssh-keygen");
         let authorized = dir.join("authorized_keys");
         std::fs::write(&authorized, format!("{southbound_pub}\n")).expect("authorized_keys");
         let mut known_hosts = String::new();
@@ -355,8 +348,8 @@ impl TsnNetwork {
             });
         }
         for (i, b) in bridge_nodes.iter().enumerate() {
-            let host_key = dir.join(format!("{}_host_key", b.name));
-            let public = keygen(&host_key, &b.name);
+            let (host_key, public) =
+                tsn_testbed::ssh_keygen(&dir, &format!("{}_host_key", b.name)).expect("ssh-keygen");
             let _ = writeln!(known_hosts, "[{}]:830 {}", b.mgmt, public);
             let mut args: Vec<String> = vec![
                 "netns".into(),

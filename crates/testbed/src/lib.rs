@@ -178,6 +178,30 @@ fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Makes an unencrypted ed25519 key pair with OpenSSH's ssh-keygen as `dir/name` (and
+/// `dir/name.pub`, replacing both), commented `name`: the private key file and the public
+/// key line. Used for host and client keys alike.
+///
+/// # Errors
+///
+/// [`TestbedError::Invalid`] for a name that is not a plain file name,
+/// [`TestbedError::Prerequisite`] without ssh-keygen, and command or file errors.
+pub fn ssh_keygen(dir: &Path, name: &str) -> Result<(PathBuf, String), TestbedError> {
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return Err(TestbedError::Invalid(format!("key name {name:?} must be a plain file name")));
+    }
+    if find_program("ssh-keygen").is_none() {
+        return Err(TestbedError::Prerequisite("ssh-keygen not found; install openssh-client".to_owned()));
+    }
+    let key = dir.join(name);
+    let _ = fs::remove_file(&key);
+    let _ = fs::remove_file(key.with_extension("pub"));
+    cmd::run_ok("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", &path_str(&key)])?;
+    let pub_path = PathBuf::from(format!("{}.pub", key.display()));
+    let public = fs::read_to_string(&pub_path).map_err(io_err(&pub_path))?.trim().to_owned();
+    Ok((key, public))
+}
+
 /// Polls `probe` every 100 ms until it returns `Some`, for at most `timeout`.
 ///
 /// # Errors
@@ -746,19 +770,7 @@ impl Testbed {
     /// [`TestbedError::Invalid`] for a name that is not a plain file name,
     /// [`TestbedError::Prerequisite`] without ssh-keygen, and command or file errors.
     pub fn generate_client_key(&self, name: &str) -> Result<(PathBuf, String), TestbedError> {
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
-            return Err(TestbedError::Invalid(format!("key name {name:?} must be a plain file name")));
-        }
-        if find_program("ssh-keygen").is_none() {
-            return Err(TestbedError::Prerequisite("ssh-keygen not found; install openssh-client".to_owned()));
-        }
-        let key = self.dir.join(name);
-        let _ = fs::remove_file(&key);
-        let _ = fs::remove_file(key.with_extension("pub"));
-        cmd::run_ok("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", &path_str(&key)])?;
-        let pub_path = PathBuf::from(format!("{}.pub", key.display()));
-        let public = fs::read_to_string(&pub_path).map_err(io_err(&pub_path))?.trim().to_owned();
-        Ok((key, public))
+        ssh_keygen(&self.dir, name)
     }
 
     /// Starts lldpd in every namespace (but those in `options.except`) and waits until each

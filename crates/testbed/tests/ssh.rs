@@ -21,14 +21,7 @@ fn ssh_into_a_node_runs_lldpcli() {
     tb.start_lldpd(&LldpdOptions::default()).expect("start lldpd");
 
     // Client key and known_hosts live in the testbed's directory, removed with it.
-    let key = tb.dir().join("client_ed25519");
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "tsn-testbed-client", "-f"])
-        .arg(&key)
-        .status()
-        .expect("run ssh-keygen");
-    assert!(status.success());
-    let public = std::fs::read_to_string(key.with_extension("pub")).expect("client public key");
+    let (key, public) = tsn_testbed::ssh_keygen(tb.dir(), "client_ed25519").expect("client key");
     let endpoint = tb.start_sshd("b0", &public).expect("start sshd");
 
     let known_hosts = tb.dir().join("known_hosts");

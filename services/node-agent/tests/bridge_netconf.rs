@@ -94,15 +94,8 @@ fn netconf_committed_gcl_gates_forwarded_frames() {
     let h2_mac = parse_mac(&tb.interface_mac("h2", h2_port).unwrap()).unwrap();
 
     // SSH: a host key for the bridge, a client key it authorizes.
-    let host_key = tb.dir().join("br-host-key");
-    let st = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "br", "-f"])
-        .arg(&host_key)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let host_public =
-        parse_authorized_keys(&std::fs::read_to_string(host_key.with_extension("pub")).unwrap()).unwrap().remove(0);
+    let (host_key, host_line) = tsn_testbed::ssh_keygen(tb.dir(), "br-host-key").unwrap();
+    let host_public = parse_authorized_keys(&host_line).unwrap().remove(0);
     let (client_key, client_public) = tb.generate_client_key("cnc").unwrap();
     let authorized = tb.dir().join("authorized_keys");
     std::fs::write(&authorized, format!("{client_public}\n")).unwrap();

@@ -3,22 +3,19 @@
 //! schedule is re-verified with `tsnctl schedule check` (tsn-check), and what RESTCONF
 //! reports is compared with that schedule.
 
-use std::io::{BufRead as _, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::BIN;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tsnctl");
 
 /// A fresh scratch folder for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsnctl-dev").join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("tsnctl-dev", test)
 }
 
 fn s(p: &Path) -> &str {
@@ -53,26 +50,10 @@ impl Dev {
     fn start(test: &str) -> Dev {
         let dir = scratch(test);
         let data = dir.join("data");
-        let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["dev", "--listen", "127.0.0.1:0", "--data-dir", s(&data), "--log", "info"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("tsnctl dev starts");
-        let out = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = BufReader::new(child.stdout.take().unwrap());
-        let o = out.clone();
-        std::thread::spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                if let Some(i) = line.find("http://") {
-                    let url = line[i..].split_whitespace().next().unwrap().trim_end_matches("/restconf").to_owned();
-                    let _ = tx.send(url);
-                }
-                o.lock().unwrap().push_str(&(line + "\n"));
-            }
+        let args = ["dev", "--listen", "127.0.0.1:0", "--data-dir", s(&data), "--log", "info"];
+        let (mut child, rx, out) = common::spawn_reading(args, &dir.join("stderr.log"), |line| {
+            let i = line.find("http://")?;
+            Some(line[i..].split_whitespace().next().unwrap().trim_end_matches("/restconf").to_owned())
         });
         let url = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(u) => u,

@@ -9,11 +9,11 @@
 //! test fails and says so.
 
 mod browser;
+mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,13 +21,10 @@ use browser::{check_gantt, check_gcl, drawn_gantt, select_link, wait_ready, zoom
 use serde_json::{json, Value};
 use tsn_model::{LinkId, Problem, Schedule};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tsnctl");
+use common::BIN;
 
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsnctl-viz").join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("tsnctl-viz", test)
 }
 
 /// Where the screenshots go: `TSN_VIZ_SCREENSHOT_DIR`, else the system's temporary directory.
@@ -46,30 +43,14 @@ struct Dev {
 impl Dev {
     fn start(dir: &Path) -> Dev {
         let data = dir.join("data");
-        let log = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["dev", "--demo", "--keep-running", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("tsnctl dev starts");
-        let out = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = BufReader::new(child.stdout.take().unwrap());
-        let o = out.clone();
-        std::thread::spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                if let Some(rest) = line.trim_start().strip_prefix("restconf: ") {
-                    let url = rest.split_whitespace().next().unwrap().trim_end_matches("/restconf").to_owned();
-                    let _ = tx.send(Some(url));
-                }
-                if line.starts_with("still serving") {
-                    let _ = tx.send(None);
-                }
-                o.lock().unwrap().push_str(&(line + "\n"));
+        let data_arg = data.display().to_string();
+        let args = ["dev", "--demo", "--keep-running", "--listen", "127.0.0.1:0", "--data-dir", &data_arg];
+        // Some(URL) when the gateway listens, None when the demo is done.
+        let (child, rx, out) = common::spawn_reading(args, &dir.join("stderr.log"), |line| {
+            if let Some(rest) = line.trim_start().strip_prefix("restconf: ") {
+                return Some(Some(rest.split_whitespace().next().unwrap().trim_end_matches("/restconf").to_owned()));
             }
+            line.starts_with("still serving").then_some(None)
         });
         let mut dev = Dev { child, url: String::new(), data, out };
         let deadline = Instant::now() + Duration::from_secs(600);

@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -44,14 +43,7 @@ impl Drop for TempDir {
 
 /// An ed25519 key pair made by OpenSSH's ssh-keygen: the private key file.
 pub fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&path)
-        .status()
-        .expect("ssh-keygen runs");
-    assert!(st.success());
-    path
+    tsn_testbed::ssh_keygen(dir, name).expect("ssh-keygen").0
 }
 
 pub fn public_key(private: &Path) -> PublicKey {

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use southbound::render::{device_configs, DeviceConfig};
 use tsn_model::{Problem, Schedule};
@@ -32,14 +31,7 @@ impl Drop for Dir {
 
 /// An ed25519 key pair made by OpenSSH's ssh-keygen: the private key file.
 pub fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&path)
-        .status()
-        .expect("ssh-keygen runs");
-    assert!(st.success());
-    path
+    tsn_testbed::ssh_keygen(dir, name).expect("ssh-keygen").0
 }
 
 /// A line of five bridges with a station on each end; two streams across the whole line,
