@@ -15,11 +15,10 @@
 //! frames over the CNC's bound outside the host stalls the watcher saw, per quiet run:
 //! 10 Mbit/s (margin ≥ 170 µs) 3–16 per stream; 8 Mbit/s 1–5 per stream; 5 Mbit/s (≥ 290 µs)
 //! none in one run, 1–9 per stream in five others; 2.5 Mbit/s, with SCHED_FIFO talkers,
-//! 0–2 per stream in 26 s runs on a machine with 3–4 times as many stalls.
-//! Each bridge's forwarding delay in the
-//! model ([`Timing::bridge_delay_ns`], 300 µs) covers the receive path of a software bridge
-//! on a loaded 2-core machine: the receive thread's wake-up, the hand-over to the engine
-//! thread and that thread's wake-up. A frame that arrives earlier waits for its window
+//! 0–2 per stream in 26 s runs on a machine with 3–4 times as many stalls. Each bridge's
+//! forwarding delay in the model ([`Timing::bridge_delay_ns`], 300 µs) covers the receive
+//! path of a software bridge on a loaded 2-core machine: the receive thread's wake-up, the
+//! hand-over to the engine thread and that thread's wake-up. A frame that arrives earlier waits for its window
 //! (the gate of its class is closed until then), so early arrival never shows.
 //!
 //! Every bridge runs with `--no-flood`: a ring has a loop and no spanning tree, and an
@@ -807,9 +806,10 @@ pub struct TalkerReport {
 /// A watcher's gap longer than this is a stall.
 pub const STALL_NS: u64 = 500_000;
 
-/// One SCHED_FIFO (priority 90) thread per CPU that sleeps 100 µs at a time and records
-/// every wake-up later than [`STALL_NS`]: time in which nothing of lower priority (every
-/// datapath thread) can have run on that CPU either.
+/// One SCHED_FIFO thread per CPU that sleeps 100 µs at a time and records every wake-up
+/// later than [`STALL_NS`]: time in which nothing of lower priority can have run on that
+/// CPU either. At priority 90 (above every datapath thread) that is a host stall; at 1, a
+/// time the CPU was held by real-time work or stalled ([`Traffic::busy`]).
 struct StallWatch {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<Vec<(usize, u64, u64)>>>,
@@ -989,7 +989,7 @@ pub fn analyse(
                     let phase = (r.rx_tai_ns - epoch_ns) % hyper;
                     if !all.get(link).is_some_and(|w| in_any(w, phase)) {
                         res.outside_window += 1;
-                        if t.stalls.iter().any(|&(_, a, b)| a < r.rx_tai_ns && b + STALL_NS > r.rx_tai_ns) {
+                        if overlaps(&t.stalls, r.rx_tai_ns - STALL_NS, r.rx_tai_ns) {
                             res.outside_window_in_stall += 1;
                         } else {
                             res.since_stall_ns.push(since_stall(&t.stalls, r.rx_tai_ns));
@@ -1008,7 +1008,7 @@ pub fn analyse(
                 }
                 res.max_latency_ns = res.max_latency_ns.max(lat);
                 res.min_latency_ns = res.min_latency_ns.min(lat);
-                let stalled = t.stalls.iter().any(|&(_, a, b)| a < r.rx_tai_ns && b > txtime);
+                let stalled = overlaps(&t.stalls, txtime, r.rx_tai_ns);
                 if lat > reported[i].latency_ns as i64 {
                     res.over_bound += 1;
                     if stalled {
@@ -1031,7 +1031,7 @@ pub fn analyse(
                 r.lost += 1;
                 let txtime = t.start_ns + k * p.request.period_ns + reported[i].offset_ns;
                 let end = txtime + reported[i].latency_ns;
-                if t.stalls.iter().any(|&(_, a, b)| a < end && b > txtime) {
+                if overlaps(&t.stalls, txtime, end) {
                     r.lost_in_stall += 1;
                 } else {
                     r.since_stall_ns.push(since_stall(&t.stalls, txtime));

@@ -326,7 +326,8 @@ async fn a_tsn_network_on_one_machine_keeps_its_schedule_under_a_flood_and_follo
     let o2 = outcomes.of(&reroute).clone();
     assert!(o2.deployed, "rerouted streams not deployed: {}\n{}", o2.detail, n.cluster.logs());
     verified_solutions(&mut solved, 1, Duration::from_secs(30)).await;
-    let moved: Vec<StreamPlan> = plans.iter().filter(|p| ids_of(&o2).contains(&p.request.stream_id)).cloned().collect();
+    let moved_set = ids_of(&o2);
+    let moved: Vec<StreamPlan> = plans.iter().filter(|p| moved_set.contains(&p.request.stream_id)).cloned().collect();
     let moved_ids: Vec<String> = moved.iter().map(|p| p.request.stream_id.clone()).collect();
     assert_ready(&o2, &moved_ids);
     assert!(moved.len() == affected.len() || moved.len() == plans.len(), "the affected streams or all: {o2:?}");

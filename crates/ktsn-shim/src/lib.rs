@@ -127,7 +127,7 @@ pub unsafe extern "C" fn setsockopt(
                         // Attach to the agent now, not on the first timed send: setting up
                         // the ring takes milliseconds (tens on a loaded host), which the
                         // application's first transmit times must not pay.
-                        let _ = std::panic::catch_unwind(|| attached(&mut lock_state()));
+                        let _ = std::panic::catch_unwind(|| attached(&mut lock_state()).is_some());
                     }
                 } else if name == libc::SO_PRIORITY && len as usize >= 4 {
                     let prio = std::ptr::read_unaligned(value as *const i32).clamp(0, 0xffff) as u32;
@@ -254,9 +254,9 @@ fn lock_state() -> std::sync::MutexGuard<'static, State> {
     }
 }
 
-/// Makes sure this process holds a live connection to the agent (connecting at most once
-/// per [`RECONNECT_NS`] while it is missing); false when there is none.
-fn attached(st: &mut State) -> bool {
+/// This process's live connection to the agent, connecting when there is none (at most
+/// once per [`RECONNECT_NS`] while the agent is missing).
+fn attached(st: &mut State) -> Option<&mut AgentClient> {
     let pid = std::process::id();
     if st.pid != pid {
         // A forked child must not share its parent's ring (single producer).
@@ -269,12 +269,17 @@ fn attached(st: &mut State) -> bool {
         st.last_attempt_ns = 0;
         st.warned = false;
     }
-    if st.client.is_some() {
-        return true;
+    if st.client.is_none() {
+        connect(st);
     }
+    st.client.as_mut()
+}
+
+/// One attempt to connect to the agent, unless the last one was under [`RECONNECT_NS`] ago.
+fn connect(st: &mut State) {
     let now = Clock::Monotonic.now_ns();
     if st.last_attempt_ns != 0 && now.saturating_sub(st.last_attempt_ns) < RECONNECT_NS {
-        return false;
+        return;
     }
     st.last_attempt_ns = now;
     let path = socket_path_from_env();
@@ -282,7 +287,6 @@ fn attached(st: &mut State) -> bool {
         Ok(c) => {
             st.client = Some(c);
             st.warned = false;
-            true
         }
         Err(e) => {
             if !st.warned {
@@ -293,7 +297,6 @@ fn attached(st: &mut State) -> bool {
                 );
                 st.warned = true;
             }
-            false
         }
     }
 }
@@ -359,10 +362,7 @@ unsafe fn to_agent(fd: c_int, msg: &msghdr, bits: u32) -> Handled {
         ..Descriptor::default()
     };
     let mut st = lock_state();
-    if !attached(&mut st) {
-        return Handled::Kernel;
-    }
-    let Some(client) = st.client.as_mut() else { return Handled::Kernel };
+    let Some(client) = attached(&mut st) else { return Handled::Kernel };
     match client.submit(&parts, desc) {
         Ok(()) => Handled::Sent(total),
         Err(SubmitError::TooLarge) => Handled::Error(libc::EMSGSIZE),

@@ -82,6 +82,27 @@ fn station_text(s: &v1::EndStation) -> String {
     }
 }
 
+/// The nodes and links a topology has, to tell whether an admitted route survives it.
+struct Present<'a> {
+    nodes: HashSet<&'a NodeId>,
+    links: HashSet<LinkId>,
+}
+
+impl<'a> Present<'a> {
+    fn of(topology: &'a Topology) -> Self {
+        Present {
+            nodes: topology.nodes.iter().map(|n| &n.id).collect(),
+            links: topology.links.iter().map(|l| l.id()).collect(),
+        }
+    }
+
+    /// Whether `stream`'s end stations and every link of its admitted route still exist.
+    fn carries(&self, stream: &Stream, schedule: &tsn_model::StreamSchedule) -> bool {
+        std::iter::once(&stream.talker).chain(&stream.listeners).all(|n| self.nodes.contains(n))
+            && schedule.route.links().iter().all(|l| self.links.contains(l))
+    }
+}
+
 /// Scheduled load per link in parts per million of its capacity.
 struct Load<'a> {
     topology: &'a Topology,
@@ -190,8 +211,7 @@ pub fn build(
         request.remove.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
     };
     let requested_ids: HashSet<&str> = request.streams.iter().map(|s| s.stream_id.as_str()).collect();
-    let node_exists: HashSet<&NodeId> = topology.nodes.iter().map(|n| &n.id).collect();
-    let link_exists: HashSet<LinkId> = topology.links.iter().map(|l| l.id()).collect();
+    let present = Present::of(topology);
 
     // Admitted streams that stay: not removed, not re-requested, still on existing links.
     let mut kept_streams = Vec::new();
@@ -202,9 +222,7 @@ pub fn build(
             continue;
         }
         let Some(sched) = admitted.schedules.iter().find(|a| a.stream == s.id) else { continue };
-        let intact = std::iter::once(&s.talker).chain(&s.listeners).all(|n| node_exists.contains(n))
-            && sched.route.links().iter().all(|l| link_exists.contains(l));
-        if !intact {
+        if !present.carries(s, sched) {
             tracing::warn!(stream = %s.id, "admitted stream no longer fits the topology; it is dropped from the problem");
             continue;
         }
@@ -364,19 +382,19 @@ pub fn reroute_request(
     scope: RerouteScope,
 ) -> Option<v1::ComputeRequest> {
     let admitted = admitted_from_pb(state);
-    let nodes: HashSet<&NodeId> = topology.nodes.iter().map(|n| &n.id).collect();
-    let links: HashSet<LinkId> = topology.links.iter().map(|l| l.id()).collect();
-    let lost = |s: &Stream| {
-        let Some(sched) = admitted.schedules.iter().find(|a| a.stream == s.id) else { return false };
-        !(std::iter::once(&s.talker).chain(&s.listeners).all(|n| nodes.contains(n))
-            && sched.route.links().iter().all(|l| links.contains(l)))
-    };
-    if !admitted.streams.iter().any(lost) {
+    let present = Present::of(topology);
+    let lost: HashSet<&StreamId> = admitted
+        .streams
+        .iter()
+        .filter(|s| admitted.schedules.iter().find(|a| a.stream == s.id).is_some_and(|a| !present.carries(s, a)))
+        .map(|s| &s.id)
+        .collect();
+    if lost.is_empty() {
         return None;
     }
     let mut streams = Vec::new();
     for s in &admitted.streams {
-        if scope == RerouteScope::Lost && !lost(s) {
+        if scope == RerouteScope::Lost && !lost.contains(&s.id) {
             continue;
         }
         let Some(e) = admitted.endpoints.get(&s.id.0) else {

@@ -264,7 +264,7 @@ impl Actor {
                     Ok(_) => match self.state.set_topology(snapshot.version, &topology).await {
                         Ok(()) => {
                             tracing::info!(version = snapshot.version, nodes = topology.nodes.len(), "new topology");
-                            match self.queue_reroute(snapshot.version, &topology).await {
+                            match self.queue_reroute(snapshot.version, &topology, RerouteScope::Lost).await {
                                 Ok(()) => Settle::Ack,
                                 // Redelivered: the topology is stored, so the version check
                                 // above acks it; the reroute is queued on the next change
@@ -329,22 +329,18 @@ impl Actor {
         }
     }
 
-    /// Queues a compute request (id `reroute-<network>-t<topology version>`) for the
-    /// admitted streams whose routes the new topology no longer has; the pump runs it like
-    /// any other request, after the one in flight.
-    async fn queue_reroute(&mut self, version: u64, topology: &Topology) -> Result<(), tsn_service::StoreError> {
-        self.queue_reroute_scoped(version, topology, RerouteScope::Lost).await
-    }
-
     /// After the reroute of the lost streams failed to schedule (they do not fit around the
     /// fixed ones): queues `reroute-<network>-t<version>-all`, which requests every admitted
     /// stream again so the scheduler may move them all, on the topology held now.
     async fn queue_full_reschedule(&mut self) -> Result<(), tsn_service::StoreError> {
         let Some((version, topology)) = self.state.topology().await? else { return Ok(()) };
-        self.queue_reroute_scoped(version, &topology, RerouteScope::All).await
+        self.queue_reroute(version, &topology, RerouteScope::All).await
     }
 
-    async fn queue_reroute_scoped(
+    /// Queues the compute request `reroute_id(network, version, scope)` for the admitted
+    /// streams `scope` names, when the topology left some without their route; the pump
+    /// runs it like any other request, after the one in flight.
+    async fn queue_reroute(
         &mut self,
         version: u64,
         topology: &Topology,
